@@ -1,0 +1,493 @@
+"""Benchmark JSONL -> per-query outcome table, the one objective, and the query-level split.
+
+Everything that decides which model is "best" for a query lives here, once: training labels,
+cluster mappings, SVM targets and validation metrics all call `Objective` and
+`OutcomeTable.best_models`, so the trainer and the validator can never disagree.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import re
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Iterable
+
+# The runtime's 14-slot one-hot order, as read from the router's Go source. `unknown` has its
+# own slot; any name not in this list takes the `other` slot. Matching is exact.
+CATEGORIES: tuple[str, ...] = (
+    "math",
+    "physics",
+    "chemistry",
+    "biology",
+    "computer science",
+    "history",
+    "economics",
+    "business",
+    "law",
+    "health",
+    "psychology",
+    "philosophy",
+    "other",
+    "unknown",
+)
+OTHER_CATEGORY = "other"
+
+# Hub locations shared by train.py, validate.py, download_model.py and upload_model.py.
+MODELS_REPO = "abdallah1008/semantic-router-ml-models"
+DATA_REPO = "abdallah1008/ml-selection-benchmark-data"
+TRAINING_DATA_FILE = "benchmark_training_data.jsonl"
+VALIDATION_DATA_FILE = "validation_benchmark_with_gt.jsonl"
+
+DEFAULT_QUALITY_WEIGHT = 0.9
+EFFICIENCY_BASES = ("latency", "cost")
+# Two models whose objective differs by less than this on a query are tied on it.
+TIE_TOLERANCE = 1e-9
+
+
+class DataError(ValueError):
+    """Input data that cannot be used; the message names the file, line and field."""
+
+
+# ---------------------------------------------------------------------------------------------
+# Categories
+
+
+def _category_key(name: str) -> str:
+    return re.sub(r"[\s_]+", " ", name.strip().lower())
+
+
+_CANONICAL_BY_KEY = {_category_key(c): c for c in CATEGORIES}
+
+
+def canonical_category(raw: object) -> tuple[str, str]:
+    """Map a raw category to a runtime category name and say how: exact|canonicalised|other|missing.
+
+    `Computer_Science` -> `computer science` (canonicalised); `engineering` -> `other`, exactly as
+    the runtime would treat it; a missing category is `unknown`, the runtime's own slot for it.
+    """
+    if raw is None or (isinstance(raw, str) and not raw.strip()):
+        return "unknown", "missing"
+    name = str(raw)
+    if name in CATEGORIES:
+        return name, "exact"
+    canonical = _CANONICAL_BY_KEY.get(_category_key(name))
+    if canonical is not None:
+        return canonical, "canonicalised"
+    return OTHER_CATEGORY, "other"
+
+
+def category_one_hot(category: str) -> list[float]:
+    """The runtime's one-hot: exact, case-sensitive match, anything else in the `other` slot."""
+    vector = [0.0] * len(CATEGORIES)
+    index = CATEGORIES.index(category) if category in CATEGORIES else CATEGORIES.index(OTHER_CATEGORY)
+    vector[index] = 1.0
+    return vector
+
+
+# ---------------------------------------------------------------------------------------------
+# Records
+
+
+@dataclass
+class Record:
+    """One benchmark line: the outcome of one model on one query."""
+
+    query: str
+    model_name: str
+    performance: float | None  # None: failed call or nothing to score against
+    response_time: float | None
+    cost: float | None
+    category: str
+    line_number: int
+    error: str | None = None
+    prompt_tokens: int | None = None
+    completion_tokens: int | None = None
+    extra: dict = field(default_factory=dict)
+
+    @property
+    def scored(self) -> bool:
+        return self.error is None and self.performance is not None
+
+
+@dataclass
+class LoadReport:
+    """What loading a file found, beyond the usable records: every count is printed."""
+
+    path: str
+    lines: int = 0
+    problems: list[tuple[int, str]] = field(default_factory=list)  # (line, reason)
+    failed_calls: int = 0
+    unscored: int = 0
+    superseded_errors: int = 0
+    duplicates: list[tuple[int, str]] = field(default_factory=list)
+    categories_canonicalised: Counter = field(default_factory=Counter)
+    categories_to_other: Counter = field(default_factory=Counter)
+    categories_missing: int = 0
+
+    def summary_lines(self, max_listed: int = 10) -> list[str]:
+        out = [f"{self.path}: {self.lines} lines"]
+        if self.problems:
+            out.append(f"  skipped {len(self.problems)} bad lines:")
+            for line, reason in self.problems[:max_listed]:
+                out.append(f"    line {line}: {reason}")
+            if len(self.problems) > max_listed:
+                out.append(f"    ... and {len(self.problems) - max_listed} more")
+        if self.failed_calls:
+            out.append(f"  {self.failed_calls} failed calls (error set): never used as labels")
+        if self.unscored:
+            out.append(f"  {self.unscored} unscored lines (performance null): never used as labels")
+        if self.superseded_errors:
+            out.append(f"  {self.superseded_errors} failed calls superseded by a later success (resumed run)")
+        if self.duplicates:
+            out.append(f"  {len(self.duplicates)} duplicate (query, model) lines, the last one wins:")
+            for line, reason in self.duplicates[:max_listed]:
+                out.append(f"    line {line}: {reason}")
+        for raw, n in sorted(self.categories_canonicalised.items()):
+            out.append(f"  category {raw!r} canonicalised to {canonical_category(raw)[0]!r} on {n} lines")
+        for raw, n in sorted(self.categories_to_other.items()):
+            out.append(f"  category {raw!r} is not a runtime category: {n} lines use the 'other' slot")
+        if self.categories_missing:
+            out.append(f"  {self.categories_missing} lines without category: 'unknown' slot")
+        return out
+
+
+def _number(value: object) -> float | None:
+    """A finite JSON number, else None (bools are not numbers here)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return None
+    value = float(value)
+    return value if math.isfinite(value) else None
+
+
+def _parse_line(raw: str, line_number: int) -> Record:
+    try:
+        obj = json.loads(raw, parse_constant=lambda c: (_ for _ in ()).throw(ValueError(f"{c} is not JSON")))
+    except ValueError as exc:
+        raise DataError(f"invalid JSON ({exc})") from None
+    if not isinstance(obj, dict):
+        raise DataError("line is not a JSON object")
+    query = obj.get("query")
+    if not isinstance(query, str) or not query.strip():
+        raise DataError("field 'query' is missing or not a non-empty string")
+    model = obj.get("model_name")
+    if not isinstance(model, str) or not model.strip():
+        raise DataError("field 'model_name' is missing or not a non-empty string")
+    error = obj.get("error")
+    error = None if error in (None, "") else str(error)
+
+    performance = obj.get("performance")
+    if performance is not None:
+        value = _number(performance)
+        if value is None or not 0.0 <= value <= 1.0:
+            raise DataError(f"field 'performance' must be a number in [0, 1], got {performance!r}")
+        performance = value
+    timings = {}
+    for name in ("response_time", "cost"):
+        raw_value = obj.get(name)
+        if raw_value is None:
+            timings[name] = None
+            continue
+        value = _number(raw_value)
+        if value is None or value < 0:
+            raise DataError(f"field '{name}' must be a non-negative number, got {raw_value!r}")
+        timings[name] = value
+    tokens = {}
+    for name in ("prompt_tokens", "completion_tokens"):
+        raw_value = obj.get(name)
+        if raw_value is not None and (_number(raw_value) is None or raw_value < 0):
+            raise DataError(f"field '{name}' must be a non-negative number, got {raw_value!r}")
+        tokens[name] = None if raw_value is None else int(raw_value)
+    known = {"query", "model_name", "performance", "response_time", "cost", "category", "error"}
+    known |= set(tokens)
+    return Record(
+        query=query,
+        model_name=model,
+        performance=performance,
+        response_time=timings["response_time"],
+        cost=timings["cost"],
+        category=obj.get("category"),  # canonicalised by the caller, which counts it
+        line_number=line_number,
+        error=error,
+        extra={k: v for k, v in obj.items() if k not in known},
+        **tokens,
+    )
+
+
+def load_records(path: str | Path, strict: bool = False) -> tuple[list[Record], LoadReport]:
+    """Read a benchmark JSONL file.
+
+    Bad lines are skipped and listed in the report (or, with `strict`, the first one raises).
+    A file with no usable record at all is an error: it would otherwise train an empty model.
+    """
+    path = Path(path)
+    report = LoadReport(path=str(path))
+    records: list[Record] = []
+    try:
+        handle = path.open(encoding="utf-8")
+    except OSError as exc:
+        raise DataError(f"{path}: cannot read ({exc.strerror})") from None
+    with handle:
+        for line_number, raw in enumerate(handle, start=1):
+            report.lines += 1
+            if not raw.strip():
+                continue
+            try:
+                record = _parse_line(raw, line_number)
+            except DataError as exc:
+                if strict:
+                    raise DataError(f"{path}, line {line_number}: {exc}") from None
+                report.problems.append((line_number, str(exc)))
+                continue
+            raw_category = record.category
+            record.category, how = canonical_category(raw_category)
+            if how == "canonicalised":
+                report.categories_canonicalised[raw_category] += 1
+            elif how == "other":
+                report.categories_to_other[raw_category] += 1
+            elif how == "missing":
+                report.categories_missing += 1
+            records.append(record)
+    if not any(r.scored for r in records):
+        detail = "; ".join(report.summary_lines(max_listed=3)[1:]) or "empty file"
+        raise DataError(f"{path}: no usable scored record ({detail})")
+    return records, report
+
+
+# ---------------------------------------------------------------------------------------------
+# The outcome table
+
+
+@dataclass(frozen=True)
+class Outcome:
+    quality: float
+    latency: float | None  # seconds
+    cost: float | None  # USD
+
+
+@dataclass
+class OutcomeTable:
+    """query -> model -> Outcome, over scored (successful) calls only."""
+
+    outcomes_by_query: dict[str, dict[str, Outcome]]
+    category_by_query: dict[str, str]
+    models: list[str]  # every model with at least one scored outcome, sorted
+    category_conflicts: int = 0
+
+    @property
+    def queries(self) -> list[str]:
+        return list(self.outcomes_by_query)
+
+    def subset(self, queries: Iterable[str]) -> "OutcomeTable":
+        keep = [q for q in queries if q in self.outcomes_by_query]
+        return OutcomeTable(
+            {q: self.outcomes_by_query[q] for q in keep},
+            {q: self.category_by_query[q] for q in keep},
+            list(self.models),
+        )
+
+    def has_latency(self) -> bool:
+        return any(o.latency is not None for m in self.outcomes_by_query.values() for o in m.values())
+
+    def has_cost(self) -> bool:
+        return any(o.cost is not None for m in self.outcomes_by_query.values() for o in m.values())
+
+
+def build_outcome_table(records: list[Record], report: LoadReport | None = None) -> OutcomeTable:
+    """Resolve duplicates and keep scored outcomes.
+
+    Rule for duplicate (query, model) lines: a resumed benchmark appends, so the LAST successful
+    line wins. A failed call followed by a success is the normal resume path and is not reported;
+    any other duplicate is reported (with the line that was replaced).
+    """
+    latest: dict[tuple[str, str], Record] = {}
+    failed_keys: set[tuple[str, str]] = set()
+    category_votes: dict[str, Counter] = defaultdict(Counter)
+    for record in records:
+        category_votes[record.query][record.category] += 1
+        key = (record.query, record.model_name)
+        if not record.scored:
+            if report is not None:
+                if record.error is not None:
+                    report.failed_calls += 1
+                else:
+                    report.unscored += 1
+            failed_keys.add(key)
+            continue
+        if key in latest and report is not None:
+            report.duplicates.append(
+                (record.line_number, f"replaces line {latest[key].line_number} for model {record.model_name!r}")
+            )
+        if key in failed_keys and report is not None:
+            report.superseded_errors += 1
+        failed_keys.discard(key)
+        latest[key] = record
+    outcomes_by_query: dict[str, dict[str, Outcome]] = {}
+    for (query, model), record in latest.items():
+        outcomes_by_query.setdefault(query, {})[model] = Outcome(
+            quality=float(record.performance), latency=record.response_time, cost=record.cost
+        )
+    conflicts = 0
+    category_by_query = {}
+    for query in outcomes_by_query:
+        votes = category_votes[query]
+        if len(votes) > 1:
+            conflicts += 1
+        # Most frequent category; ties go to the name that sorts first, so the choice is stable.
+        category_by_query[query] = min(votes.items(), key=lambda kv: (-kv[1], kv[0]))[0]
+    models = sorted({m for per_model in outcomes_by_query.values() for m in per_model})
+    return OutcomeTable(outcomes_by_query, category_by_query, models, category_conflicts=conflicts)
+
+
+# ---------------------------------------------------------------------------------------------
+# The objective
+
+
+@dataclass(frozen=True)
+class Objective:
+    """score = w * quality + (1 - w) * efficiency, efficiency = 1 / (1 + value / ref).
+
+    `value` is the latency in seconds (basis "latency") or the cost in USD (basis "cost"); `ref`
+    is the median of that value over the TRAINING outcomes, stored in the artifacts so that
+    validation reuses it instead of recomputing it on test data. Basis "none" (the data has no
+    latency or cost) makes the score the quality alone. A missing value for one outcome counts as
+    `ref` (efficiency 0.5, neutral); `missing_efficiency` says how often that happened in training.
+    """
+
+    quality_weight: float = DEFAULT_QUALITY_WEIGHT
+    basis: str = "latency"  # latency | cost | none
+    ref: float = 1.0
+    missing_efficiency: int = 0
+
+    def efficiency(self, outcome: Outcome) -> float:
+        value = outcome.latency if self.basis == "latency" else outcome.cost
+        if value is None:
+            value = self.ref
+        return 1.0 / (1.0 + value / self.ref)
+
+    def score(self, outcome: Outcome) -> float:
+        if self.basis == "none":
+            return outcome.quality
+        w = self.quality_weight
+        return w * outcome.quality + (1.0 - w) * self.efficiency(outcome)
+
+    def describe(self) -> str:
+        if self.basis == "none":
+            return "score = quality (the data records neither latency nor cost)"
+        unit = "s" if self.basis == "latency" else " USD"
+        w = self.quality_weight
+        return f"score = {w:g} * quality + {1 - w:g} * 1 / (1 + {self.basis} / {self.ref:.6g}{unit})"
+
+    def to_dict(self) -> dict:
+        return {"quality_weight": self.quality_weight, "basis": self.basis, "ref": self.ref}
+
+    @classmethod
+    def from_dict(cls, data: dict) -> "Objective":
+        return cls(float(data["quality_weight"]), str(data["basis"]), float(data["ref"]))
+
+
+def fit_objective(table: OutcomeTable, quality_weight: float = DEFAULT_QUALITY_WEIGHT, basis: str = "latency") -> Objective:
+    """The objective for a training table: `ref` is the median efficiency value of its outcomes."""
+    if not 0.0 <= quality_weight <= 1.0:
+        raise ValueError(f"quality weight must be in [0, 1], got {quality_weight}")
+    if basis not in EFFICIENCY_BASES:
+        raise ValueError(f"efficiency basis must be one of {EFFICIENCY_BASES}, got {basis!r}")
+    attribute = "latency" if basis == "latency" else "cost"
+    values = [getattr(o, attribute) for m in table.outcomes_by_query.values() for o in m.values()]
+    present = sorted(v for v in values if v is not None)
+    if not present:
+        return Objective(quality_weight, "none", 1.0)
+    median = present[len(present) // 2] if len(present) % 2 else 0.5 * (present[len(present) // 2 - 1] + present[len(present) // 2])
+    # A zero median (free models) would divide by zero; the smallest positive value stands in.
+    positive = [v for v in present if v > 0]
+    ref = median if median > 0 else (positive[0] if positive else 1.0)
+    return Objective(quality_weight, basis, ref, missing_efficiency=len(values) - len(present))
+
+
+def model_ranking(table: OutcomeTable, objective: Objective) -> list[tuple[str, float]]:
+    """Models by mean objective over the queries they have outcomes for, best first.
+
+    This is the tie-break order everywhere: when several models tie on a query, the one that is
+    better overall wins (an alphabetical tie-break would route to a weak model on real data, where
+    most queries have several models at 1.0). Equal means fall back to the name, to stay stable.
+    """
+    totals: dict[str, list[float]] = {m: [] for m in table.models}
+    for per_model in table.outcomes_by_query.values():
+        for model, outcome in per_model.items():
+            totals[model].append(objective.score(outcome))
+    means = {m: (sum(v) / len(v) if v else float("-inf")) for m, v in totals.items()}
+    return sorted(means.items(), key=lambda kv: (-kv[1], kv[0]))
+
+
+def best_model(per_model: dict[str, Outcome], objective: Objective, rank: dict[str, int]) -> str:
+    """The model with the highest objective on one query; ties go to the better-ranked model."""
+    scores = {m: objective.score(o) for m, o in per_model.items()}
+    top = max(scores.values())
+    tied = [m for m, s in scores.items() if s >= top - TIE_TOLERANCE]
+    return min(tied, key=lambda m: (rank.get(m, len(rank)), m))
+
+
+@dataclass
+class Labels:
+    """Per-query training labels, from the outcome table and the objective."""
+
+    queries: list[str]  # queries with outcomes for at least two models, table order
+    best: list[str]
+    skipped_single_model: int
+    ranking: list[tuple[str, float]]
+
+
+def label_queries(table: OutcomeTable, objective: Objective) -> Labels:
+    """One label per query: its best model. Queries with fewer than two outcomes are counted only."""
+    ranking = model_ranking(table, objective)
+    rank = {m: i for i, (m, _) in enumerate(ranking)}
+    queries, best, skipped = [], [], 0
+    for query, per_model in table.outcomes_by_query.items():
+        if len(per_model) < 2:
+            skipped += 1
+            continue
+        queries.append(query)
+        best.append(best_model(per_model, objective, rank))
+    return Labels(queries, best, skipped, ranking)
+
+
+# ---------------------------------------------------------------------------------------------
+# The query-level split
+
+
+def query_hash(query: str, seed: int = 0) -> str:
+    return hashlib.sha256(f"{seed}\x00{query}".encode("utf-8")).hexdigest()
+
+
+def split_queries(queries: Iterable[str], fraction: float, seed: int) -> tuple[list[str], list[str]]:
+    """Deterministic (keep, held_out) split by a hash of the query text and the seed.
+
+    A query lands on one side only, with all its model rows, whatever the file order. The held-out
+    side is the `fraction` of queries with the smallest hashes (exact count, rounded).
+    """
+    unique = list(dict.fromkeys(queries))
+    if not 0.0 <= fraction < 1.0:
+        raise ValueError(f"held-out fraction must be in [0, 1), got {fraction}")
+    n_out = int(round(fraction * len(unique)))
+    ordered = sorted(unique, key=lambda q: query_hash(q, seed))
+    held_out = set(ordered[:n_out])
+    return [q for q in unique if q not in held_out], [q for q in unique if q in held_out]
+
+
+def query_set_digest(queries: Iterable[str]) -> str:
+    """A short fingerprint of a set of queries, to check that a recorded split is reproduced."""
+    digest = hashlib.sha256()
+    for h in sorted(query_hash(q) for q in set(queries)):
+        digest.update(h.encode())
+    return digest.hexdigest()[:16]
+
+
+def file_sha256(path: str | Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()

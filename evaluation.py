@@ -1,0 +1,180 @@
+"""Routing metrics: score strategies (Oracle, selectors, Random, Always-<model>) on an outcome table.
+
+All scoring goes through the one `Objective` of data_loader, with the parameters the artifacts
+were trained with, so a choice is judged exactly as training ranked it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+
+import numpy as np
+
+from data_loader import TIE_TOLERANCE, Objective, OutcomeTable
+
+
+@dataclass
+class EvalTable:
+    """Dense matrices over queries that have outcomes for every model."""
+
+    queries: list[str]
+    models: list[str]
+    quality: np.ndarray  # n x M
+    latency: np.ndarray  # n x M, NaN when unknown
+    cost: np.ndarray  # n x M, NaN when unknown
+    score: np.ndarray  # n x M objective
+
+    @classmethod
+    def build(cls, table: OutcomeTable, queries: list[str], models: list[str], objective: Objective) -> "EvalTable":
+        n, m = len(queries), len(models)
+        quality, latency, cost, score = (np.full((n, m), np.nan) for _ in range(4))
+        for i, query in enumerate(queries):
+            for j, model in enumerate(models):
+                o = table.outcomes_by_query[query][model]
+                quality[i, j] = o.quality
+                latency[i, j] = np.nan if o.latency is None else o.latency
+                cost[i, j] = np.nan if o.cost is None else o.cost
+                score[i, j] = objective.score(o)
+        return cls(list(queries), list(models), quality, latency, cost, score)
+
+    @property
+    def is_best(self) -> np.ndarray:
+        """Models whose objective is within the tie tolerance of the query's best: ties all count."""
+        return self.score >= self.score.max(axis=1, keepdims=True) - TIE_TOLERANCE
+
+
+@dataclass
+class StrategyResult:
+    name: str
+    kind: str  # oracle | selector | random | always | best_single
+    avg_quality: float
+    avg_latency: float | None
+    p95_latency: float | None
+    avg_cost: float | None
+    avg_objective: float
+    best_model_rate: float
+    selection_counts: dict[str, float]
+    ties: int = 0
+    note: str = ""
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def _mean_or_none(values: np.ndarray) -> float | None:
+    values = values[~np.isnan(values)]
+    return float(values.mean()) if values.size else None
+
+
+def _p95_or_none(values: np.ndarray) -> float | None:
+    values = values[~np.isnan(values)]
+    return float(np.percentile(values, 95)) if values.size else None
+
+
+def evaluate_choices(name: str, kind: str, choices: list[str], table: EvalTable, ties: int = 0, note: str = "") -> StrategyResult:
+    index = {m: j for j, m in enumerate(table.models)}
+    unknown = sorted({c for c in choices if c not in index})
+    if unknown:
+        raise ValueError(f"{name} chose models with no outcomes in the data: {', '.join(unknown)}")
+    rows = np.arange(len(choices))
+    cols = np.array([index[c] for c in choices], dtype=int)
+    counts = {m: 0 for m in table.models}
+    for c in choices:
+        counts[c] += 1
+    return StrategyResult(
+        name=name,
+        kind=kind,
+        avg_quality=float(table.quality[rows, cols].mean()),
+        avg_latency=_mean_or_none(table.latency[rows, cols]),
+        p95_latency=_p95_or_none(table.latency[rows, cols]),
+        avg_cost=_mean_or_none(table.cost[rows, cols]),
+        avg_objective=float(table.score[rows, cols].mean()),
+        best_model_rate=float(table.is_best[rows, cols].mean()),
+        selection_counts=counts,
+        ties=ties,
+        note=note,
+    )
+
+
+def oracle_choices(table: EvalTable, ranking: list[str] | None = None) -> list[str]:
+    """Best objective per query; ties go to the better-ranked model (or the first column)."""
+    order = [table.models.index(m) for m in (ranking or []) if m in table.models]
+    order += [j for j in range(len(table.models)) if j not in order]
+    best = table.is_best
+    return [table.models[next(j for j in order if best[i, j])] for i in range(len(table.queries))]
+
+
+def evaluate_random(table: EvalTable) -> StrategyResult:
+    """The exact expectation of a uniform random choice, not one noisy draw. p95 latency is taken
+    over the pooled latencies of all models (each equally likely)."""
+    n, m = table.quality.shape
+    return StrategyResult(
+        name="Random Selection",
+        kind="random",
+        avg_quality=float(table.quality.mean()),
+        avg_latency=_mean_or_none(table.latency.ravel()),
+        p95_latency=_p95_or_none(table.latency.ravel()),
+        avg_cost=_mean_or_none(table.cost.ravel()),
+        avg_objective=float(table.score.mean()),
+        best_model_rate=float(table.is_best.mean()),
+        selection_counts={model: n / m for model in table.models},
+        note="exact expectation over a uniform choice",
+    )
+
+
+def evaluate_baselines(table: EvalTable, ranking: list[str] | None) -> list[StrategyResult]:
+    """Oracle, Random, Always-<model> and Best single.
+
+    Best single is the top of `ranking` (the training side's ranking, from the artifact metadata)
+    when given; otherwise it is chosen on the evaluated queries themselves and marked as such.
+    """
+    results = [evaluate_choices("Oracle (best)", "oracle", oracle_choices(table, ranking), table), evaluate_random(table)]
+    for model in table.models:
+        results.append(evaluate_choices(f"Always {model}", "always", [model] * len(table.queries), table))
+    train_best = next((m for m in (ranking or []) if m in table.models), None)
+    if train_best is not None:
+        best = evaluate_choices(f"Best single ({train_best}, chosen on train)", "best_single", [train_best] * len(table.queries), table)
+    else:
+        always = [r for r in results if r.kind == "always"]
+        top = max(always, key=lambda r: r.avg_objective)
+        best = evaluate_choices(f"Best single ({top.name[7:]}, chosen on test!)", "best_single",
+                                [top.name[7:]] * len(table.queries), table, note="chosen on the evaluated queries: optimistic")
+    results.append(best)
+    return results
+
+
+@dataclass
+class Benefit:
+    selector: str
+    quality_vs_random: float  # relative, e.g. 0.12 = +12%
+    objective_vs_random: float
+    quality_vs_best_single: float
+    objective_vs_best_single: float
+    oracle_gap_closed: float | None  # share of (oracle - best single) objective gap closed
+    best_rate_vs_random: float = field(default=0.0)
+
+
+def _relative(a: float, b: float) -> float:
+    return (a - b) / abs(b) if b else float("inf") if a > b else 0.0
+
+
+def routing_benefits(results: list[StrategyResult]) -> list[Benefit]:
+    by_kind = {r.kind: r for r in results if r.kind in ("oracle", "random", "best_single")}
+    oracle, random, single = by_kind["oracle"], by_kind["random"], by_kind["best_single"]
+    out = []
+    for r in results:
+        if r.kind != "selector":
+            continue
+        gap = oracle.avg_objective - single.avg_objective
+        out.append(
+            Benefit(
+                selector=r.name,
+                quality_vs_random=_relative(r.avg_quality, random.avg_quality),
+                objective_vs_random=_relative(r.avg_objective, random.avg_objective),
+                quality_vs_best_single=_relative(r.avg_quality, single.avg_quality),
+                objective_vs_best_single=_relative(r.avg_objective, single.avg_objective),
+                oracle_gap_closed=(r.avg_objective - single.avg_objective) / gap if gap > 1e-12 else None,
+                best_rate_vs_random=r.best_model_rate / random.best_model_rate if random.best_model_rate else 0.0,
+            )
+        )
+    return out

@@ -1,0 +1,159 @@
+"""Hugging Face Hub transfer of artifact sets and benchmark data, with errors a person can act on.
+
+huggingface_hub talks HTTP to `HF_ENDPOINT` (default https://huggingface.co); the tests point it
+at a loopback server that speaks the same API.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+from pathlib import Path
+
+from data_loader import DATA_REPO, MODELS_REPO, TRAINING_DATA_FILE, VALIDATION_DATA_FILE
+from models import ALGORITHMS, ARTIFACT_FILES, ArtifactError, decode_metadata, load_artifact
+
+DATA_FILES = (TRAINING_DATA_FILE, VALIDATION_DATA_FILE)
+TRAIN_LOCALLY_HINT = "python train.py --data-file YOUR_BENCHMARK.jsonl --output-dir models/ --embedding-model minilm"
+
+
+class HubError(RuntimeError):
+    pass
+
+
+def _token(token: str | None) -> str | None:
+    return token or os.environ.get("HF_TOKEN") or None
+
+
+def _explain(exc: Exception, repo_id: str, filename: str | None = None) -> HubError:
+    """Map huggingface_hub's exceptions to: not found / unauthorised / no network, and what next."""
+    from huggingface_hub.errors import (
+        EntryNotFoundError,
+        GatedRepoError,
+        HfHubHTTPError,
+        LocalEntryNotFoundError,
+        RepositoryNotFoundError,
+        RevisionNotFoundError,
+    )
+
+    what = f"{repo_id}/{filename}" if filename else repo_id
+    if isinstance(exc, GatedRepoError):
+        return HubError(f"access to {repo_id} is restricted: accept its terms on the Hub and pass --token or set HF_TOKEN")
+    if isinstance(exc, RepositoryNotFoundError):
+        return HubError(
+            f"repository {repo_id} was not found, or it is private and no valid token was given "
+            f"(pass --token or set HF_TOKEN). To train locally instead: {TRAIN_LOCALLY_HINT}"
+        )
+    if isinstance(exc, RevisionNotFoundError):
+        return HubError(f"revision not found in {repo_id}: check --revision")
+    if isinstance(exc, EntryNotFoundError):
+        return HubError(f"{what}: no such file in the repository")
+    if isinstance(exc, LocalEntryNotFoundError):
+        return HubError(
+            f"cannot reach the Hub to fetch {what} (no network, or HF_HUB_OFFLINE is set). "
+            f"To train locally instead: {TRAIN_LOCALLY_HINT}"
+        )
+    if isinstance(exc, HfHubHTTPError):
+        status = getattr(getattr(exc, "response", None), "status_code", None)
+        if status in (401, 403):
+            return HubError(f"unauthorised for {repo_id} (HTTP {status}): pass a valid --token or set HF_TOKEN")
+        return HubError(f"the Hub answered HTTP {status} for {what}")
+    if isinstance(exc, OSError):
+        return HubError(f"cannot reach the Hub to fetch {what}: {type(exc).__name__}. To train locally instead: {TRAIN_LOCALLY_HINT}")
+    return HubError(f"{what}: {type(exc).__name__}: {exc}")
+
+
+def download_file(repo_id: str, filename: str, output_dir: str | Path, repo_type: str = "model",
+                  revision: str | None = None, token: str | None = None) -> Path:
+    """One file into output_dir/filename (a plain copy, not a symlink into the Hub cache)."""
+    from huggingface_hub import hf_hub_download
+
+    output_dir = Path(output_dir)
+    output_dir.mkdir(parents=True, exist_ok=True)
+    try:
+        with tempfile.TemporaryDirectory(prefix=".hub-", dir=output_dir) as staging:
+            fetched = hf_hub_download(repo_id=repo_id, filename=filename, repo_type=repo_type, revision=revision,
+                                      token=_token(token), local_dir=staging)
+            target = output_dir / filename
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.move(fetched, target)
+    except Exception as exc:
+        raise _explain(exc, repo_id, filename) from None
+    return target
+
+
+def repo_type_for(filename: str) -> tuple[str, str]:
+    """A data file name goes to the data repo (a dataset), anything else to the models repo."""
+    return ("dataset", DATA_REPO) if filename in DATA_FILES or filename.endswith(".jsonl") else ("model", MODELS_REPO)
+
+
+def download_models(repo_id: str, output_dir: str | Path, revision: str | None = None, token: str | None = None) -> list[Path]:
+    paths = [download_file(repo_id, ARTIFACT_FILES[kind], output_dir, "model", revision, token) for kind in ALGORITHMS]
+    check_artifact_set(output_dir)
+    return paths
+
+
+def check_artifact_set(model_dir: str | Path, kinds=ALGORITHMS) -> dict[str, dict]:
+    """Load and schema-check each file; the files must agree on embedding model and dimension."""
+    model_dir = Path(model_dir)
+    artifacts, problems = {}, []
+    for kind in kinds:
+        try:
+            artifacts[kind] = load_artifact(model_dir / ARTIFACT_FILES[kind], kind)
+        except ArtifactError as exc:
+            problems.append(str(exc))
+    if problems:
+        raise ArtifactError("; ".join(problems))
+    identities = {}
+    for kind, artifact in artifacts.items():
+        meta = decode_metadata(artifact.get("metadata", {}))
+        identities[kind] = (meta.get("embedding_model"), meta.get("feature_dim"))
+    if len(set(identities.values())) > 1:
+        detail = ", ".join(f"{ARTIFACT_FILES[k]}: model={m} dim={d}" for k, (m, d) in identities.items())
+        raise ArtifactError(f"{model_dir}: the files disagree with each other ({detail})")
+    return artifacts
+
+
+def model_card(artifacts: dict[str, dict], validation_report: dict | None) -> str:
+    meta = decode_metadata(next(iter(artifacts.values())).get("metadata", {}))
+    lines = [
+        "---", "tags: [llm-routing, semantic-router]", "---", "",
+        "# LLM router selectors (KNN, KMeans, SVM)", "",
+        "Files: " + ", ".join(f"`{ARTIFACT_FILES[k]}`" for k in artifacts), "",
+        "## Training", "",
+        f"- Embedding model: `{meta.get('embedding_model', 'unknown')}` "
+        f"({meta.get('embedding_dim', '?')} dims + {len(meta.get('categories', [])) or 14} category slots)",
+        f"- Data: `{meta.get('data_file', 'unknown')}` (sha256 `{str(meta.get('data_sha256', '?'))[:16]}...`), "
+        f"{meta.get('n_train_queries', '?')} training queries, {meta.get('n_models', '?')} models",
+        f"- Models: {', '.join(meta.get('models', [])) or 'unknown'}",
+        f"- Objective: `{json.dumps(meta.get('objective', {}))}`",
+        f"- Held out: `{json.dumps(meta.get('holdout', {}))}`",
+        f"- Tool version: {meta.get('tool_version', '?')}", "",
+    ]
+    if validation_report:
+        lines += ["## Validation", "", "| Strategy | Avg quality | Avg objective | Best model % |", "|---|---|---|---|"]
+        for row in validation_report.get("strategies", []):
+            lines.append(f"| {row['name']} | {row['avg_quality']:.3f} | {row['avg_objective']:.3f} | {100 * row['best_model_rate']:.1f}% |")
+        lines.append("")
+    else:
+        lines += ["## Validation", "", "No validation report was present when this set was uploaded.", ""]
+    return "\n".join(lines)
+
+
+def upload_folder_files(repo_id: str, files: dict[str, bytes | Path], repo_type: str, private: bool,
+                        token: str | None, message: str) -> str:
+    from huggingface_hub import CommitOperationAdd, HfApi
+
+    api = HfApi(token=_token(token))
+    try:
+        api.create_repo(repo_id, repo_type=repo_type, private=private, exist_ok=True)
+        operations = [
+            CommitOperationAdd(path_in_repo=name, path_or_fileobj=content if isinstance(content, bytes) else str(content))
+            for name, content in files.items()
+        ]
+        info = api.create_commit(repo_id, operations, commit_message=message, repo_type=repo_type)
+    except Exception as exc:
+        raise _explain(exc, repo_id) from None
+    return str(getattr(info, "commit_url", repo_id))

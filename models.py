@@ -1,0 +1,631 @@
+"""The three selectors: train from the outcome table, export runtime-exact JSON, replay `Select`.
+
+Each selector kind has the same three parts, registered once in `SELECTORS`:
+  train_<kind>(training_set, settings) -> TrainedSelector   (artifact dict + fitted estimator)
+  check_<kind>(artifact) -> None                             (the runtime's parse, raises ArtifactError)
+  select_<kind>(artifact, features) -> Selection             (the runtime's Select, batched)
+
+The replays follow ../shared/docs/router-artifacts.md; validate.py and the tests call only them.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from data_loader import CATEGORIES, Objective, OutcomeTable, best_model, category_one_hot
+
+TOOL_VERSION = "1.0.0"
+ARTIFACT_FILES = {"knn": "knn_model.json", "kmeans": "kmeans_model.json", "svm": "svm_model.json"}
+ALGORITHMS = tuple(ARTIFACT_FILES)
+
+
+class ArtifactError(ValueError):
+    """An artifact the runtime would reject, or one that does not fit the data it is used with."""
+
+
+class TrainingError(ValueError):
+    pass
+
+
+# ---------------------------------------------------------------------------------------------
+# Features and the training set
+
+
+def build_features(embeddings: np.ndarray, categories: list[str]) -> np.ndarray:
+    """embedding ++ 14-slot category one-hot, float64, exactly as the runtime builds it."""
+    one_hot = np.array([category_one_hot(c) for c in categories], dtype=np.float64).reshape(len(categories), len(CATEGORIES))
+    return np.hstack([np.asarray(embeddings, dtype=np.float64), one_hot])
+
+
+def l2_normalise_rows(matrix: np.ndarray) -> np.ndarray:
+    """The SVM runtime's normalisation: x / ||x|| when ||x|| > 1e-10, else x unchanged."""
+    norms = np.linalg.norm(matrix, axis=1, keepdims=True)
+    return np.where(norms > 1e-10, matrix / np.where(norms > 1e-10, norms, 1.0), matrix)
+
+
+def quantize(matrix: np.ndarray, digits: int = 7) -> np.ndarray:
+    """Round to `digits` significant digits, so the file holds short numbers that parse back to
+    exactly the values we trained on (float32 carries about 7 digits anyway)."""
+    flat = np.asarray(matrix, dtype=np.float64).ravel()
+    text = np.char.mod(f"%.{digits}g", flat)
+    return text.astype(np.float64).reshape(np.shape(matrix))
+
+
+@dataclass
+class TrainingSet:
+    """Everything a selector learns from: one row per training query."""
+
+    queries: list[str]
+    features: np.ndarray  # n x d, embedding ++ one-hot, not normalised
+    best: list[str]  # label per query under the objective
+    models: list[str]  # model order = overall ranking, best first
+    scores: np.ndarray  # n x M objective, NaN where the model has no outcome for the query
+    quality: np.ndarray  # n x M
+    latency: np.ndarray  # n x M seconds, NaN when unknown
+    objective: Objective
+
+    @classmethod
+    def build(cls, table: OutcomeTable, queries: list[str], features: np.ndarray, objective: Objective,
+              ranking: list[tuple[str, float]]) -> "TrainingSet":
+        models = [m for m, _ in ranking]
+        rank = {m: i for i, m in enumerate(models)}
+        n, m = len(queries), len(models)
+        scores = np.full((n, m), np.nan)
+        quality = np.full((n, m), np.nan)
+        latency = np.full((n, m), np.nan)
+        best = []
+        for i, query in enumerate(queries):
+            per_model = table.outcomes_by_query[query]
+            for model, outcome in per_model.items():
+                j = rank[model]
+                scores[i, j] = objective.score(outcome)
+                quality[i, j] = outcome.quality
+                latency[i, j] = np.nan if outcome.latency is None else outcome.latency
+            best.append(best_model(per_model, objective, rank))
+        return cls(list(queries), np.asarray(features, dtype=np.float64), best, models, scores, quality, latency, objective)
+
+    def best_by_mean(self, rows: np.ndarray) -> str:
+        """The model with the best mean objective over `rows` (ties: better overall rank)."""
+        sub = self.scores[rows]
+        counts = np.sum(~np.isnan(sub), axis=0)
+        means = np.where(counts > 0, np.nansum(sub, axis=0) / np.maximum(counts, 1), -np.inf)
+        return self.models[int(np.argmax(means))]  # argmax takes the first: models are rank-ordered
+
+
+@dataclass
+class TrainedSelector:
+    artifact: dict
+    estimator: object = None  # the fitted scikit-learn object(s), for parity checks
+    notes: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Selection:
+    choices: list[str]
+    ties: int = 0  # queries where the runtime's choice is arbitrary (exact vote or distance ties)
+    decision_values: np.ndarray | None = None
+
+
+# ---------------------------------------------------------------------------------------------
+# KNN
+
+
+def _neighbourhood_labels(ts: TrainingSet, size: int) -> tuple[list[str], np.ndarray]:
+    """Per training query: the model with the best mean objective over its `size` nearest training
+    queries (itself included), and that model's mean quality there.
+
+    size 1 is the query's own best model. Larger sizes denoise the labels: on real data most
+    outcomes are 0/1 and one query's winner is often luck, while the neighbourhood's is a trend.
+    """
+    n = len(ts.best)
+    rank = {m: i for i, m in enumerate(ts.models)}
+    if size <= 1:
+        cols = np.array([rank[b] for b in ts.best])
+        return list(ts.best), ts.quality[np.arange(n), cols]
+    size = min(size, n)
+    x = ts.features
+    sq = np.einsum("ij,ij->i", x, x)
+    labels, quality = [], np.empty(n)
+    filled_scores = np.where(np.isnan(ts.scores), 0.0, ts.scores)
+    counts_all = (~np.isnan(ts.scores)).astype(np.float64)
+    filled_quality = np.where(np.isnan(ts.quality), 0.0, ts.quality)
+    for start in range(0, n, 512):
+        block = slice(start, min(start + 512, n))
+        d2 = sq[block, None] + sq[None, :] - 2.0 * x[block] @ x.T
+        near = np.argpartition(d2, size - 1, axis=1)[:, :size]
+        counts = counts_all[near].sum(axis=1)
+        means = np.where(counts > 0, filled_scores[near].sum(axis=1) / np.maximum(counts, 1), -np.inf)
+        best = np.argmax(means, axis=1)  # first maximum: models are in overall-rank order
+        q = filled_quality[near].sum(axis=1) / np.maximum(counts, 1)
+        labels.extend(ts.models[j] for j in best)
+        quality[block] = q[np.arange(len(best)), best]
+    return labels, quality
+
+
+def train_knn(ts: TrainingSet, k: int = 5, smoothing: int = 1, **_) -> TrainedSelector:
+    """One row per training query, so the runtime's quality-weighted vote among the k nearest
+    queries picks well. A row is labelled with the best model of its neighbourhood (`smoothing`
+    nearest training queries; 1 = the query's own best model) and carries that model's quality
+    there and its latency on the query.
+
+    Exact vote ties are arbitrary at run time, so each row's quality is nudged by less than 1e-6
+    in favour of better-ranked models: a tie then goes to the model that is better overall.
+    """
+    if k < 1:
+        raise TrainingError(f"--knn-k must be at least 1, got {k}")
+    rank = {m: i for i, m in enumerate(ts.models)}
+    n_models = len(ts.models)
+    labels, label_quality = _neighbourhood_labels(ts, smoothing)
+    qualities, latencies = [], []
+    for i, label in enumerate(labels):
+        j = rank[label]
+        q = max(float(label_quality[i]), 0.01)  # the runtime floors at 0.01 anyway
+        nudge = 1e-7 * (n_models - j) / n_models
+        qualities.append(round(q - 1e-6 + nudge if q >= 0.02 else q + nudge, 9))
+        latencies.append(ts.latency[i, j])
+    artifact = {
+        "algorithm": "knn",
+        "trained": True,
+        "k": int(k),
+        "embeddings": quantize(ts.features).tolist(),
+        "labels": labels,
+        "qualities": qualities,
+    }
+    known = [lat for lat in latencies if not math.isnan(lat)]
+    if known:
+        # The runtime has no per-row "missing": an unknown latency is written as the midpoint.
+        fill = (min(known) + max(known)) / 2
+        artifact["latencies"] = [int(round((fill if math.isnan(lat) else lat) * 1e9)) for lat in latencies]
+    notes = []
+    if k > len(labels):
+        notes.append(f"knn: k={k} is larger than the {len(labels)} training rows; the runtime uses all rows")
+    return TrainedSelector(artifact, None, notes)
+
+
+def check_knn(a: dict) -> None:
+    _require(a, {"algorithm": str, "trained": bool, "k": "uint", "embeddings": list, "labels": list})
+    rows = _float_matrix(a["embeddings"], "embeddings")
+    _string_list(a["labels"], "labels")
+    if len(a["labels"]) != len(rows):
+        raise ArtifactError(f"labels has {len(a['labels'])} entries for {len(rows)} embeddings")
+    if "qualities" in a:
+        _float_list(a["qualities"], "qualities")
+        if len(a["qualities"]) > len(rows):
+            raise ArtifactError("qualities has more entries than embeddings")
+    if "latencies" in a:
+        lat = a["latencies"]
+        if not isinstance(lat, list) or any(isinstance(v, bool) or not isinstance(v, int) or v < 0 for v in lat):
+            raise ArtifactError("latencies must be a list of non-negative JSON integers (nanoseconds); a float fails the runtime's parse")
+        if len(lat) > len(rows):
+            raise ArtifactError("latencies has more entries than embeddings")
+
+
+def select_knn(a: dict, features: np.ndarray) -> Selection:
+    rows = np.asarray(a["embeddings"], dtype=np.float64)
+    labels = a["labels"]
+    n_rows = len(rows)
+    kk = min(int(a["k"]), n_rows)
+    if kk == 0:
+        raise ArtifactError("knn: no rows (k or embeddings empty): the runtime fails with 'No votes found'")
+    qualities = a.get("qualities") or []
+    latencies = a.get("latencies") or []
+    min_l, max_l = (min(latencies), max(latencies)) if latencies else (1, 1)
+    value_range = max(max_l - min_l, 1)
+    q = np.array([qualities[i] if i < len(qualities) else 0.5 for i in range(n_rows)], dtype=np.float64)
+    lat = np.array([latencies[i] if i < len(latencies) else (min_l + max_l) / 2 for i in range(n_rows)], dtype=np.float64)
+    weight = 0.9 * np.maximum(q, 0.01) + 0.1 * (1.0 - (lat - min_l) / value_range)
+
+    x = np.asarray(features, dtype=np.float64)
+    row_sq = np.einsum("ij,ij->i", rows, rows)
+    choices, ties = [], 0
+    # Candidates by the fast expansion, then exact distances on a margin of extras, so the
+    # neighbour set is the true one even where the expansion's rounding would reorder.
+    n_candidates = min(n_rows, kk + 8)
+    for start in range(0, len(x), 256):
+        block = x[start : start + 256]
+        approx = row_sq[None, :] - 2.0 * block @ rows.T
+        if n_candidates < n_rows:
+            candidates = np.argpartition(approx, n_candidates - 1, axis=1)[:, :n_candidates]
+        else:
+            candidates = np.broadcast_to(np.arange(n_rows), (len(block), n_rows))
+        for xi, cand in zip(block, candidates):
+            exact = np.sum((rows[cand] - xi) ** 2, axis=1)
+            order = np.lexsort((cand, exact))
+            nearest = cand[order[:kk]]
+            tie = len(order) > kk and exact[order[kk]] == exact[order[kk - 1]]
+            votes: dict[str, float] = {}
+            for idx in nearest:  # nearest first: vote ties go to the nearest label
+                votes[labels[idx]] = votes.get(labels[idx], 0.0) + weight[idx]
+            top = max(votes.values())
+            winners = [m for m, v in votes.items() if v == top]
+            choices.append(winners[0])
+            ties += int(tie or len(winners) > 1)
+    return Selection(choices, ties)
+
+
+# ---------------------------------------------------------------------------------------------
+# KMeans
+
+
+def train_kmeans(ts: TrainingSet, clusters: int = 8, seed: int = 42, **_) -> TrainedSelector:
+    """KMeans on the unique training queries; each cluster routes to its best mean-objective model."""
+    from sklearn.cluster import KMeans
+
+    if clusters < 1:
+        raise TrainingError(f"--kmeans-clusters must be at least 1, got {clusters}")
+    distinct = len(np.unique(ts.features, axis=0))
+    n_clusters = min(clusters, distinct)
+    notes = []
+    if n_clusters < clusters:
+        notes.append(f"kmeans: {clusters} clusters requested but only {distinct} distinct training queries: fitted {n_clusters}")
+    estimator = KMeans(n_clusters=n_clusters, n_init=4, random_state=seed).fit(ts.features)
+    assignment = estimator.labels_
+    cluster_models = [ts.best_by_mean(np.flatnonzero(assignment == c)) for c in range(n_clusters)]
+    artifact = {
+        "algorithm": "kmeans",
+        "trained": True,
+        "num_clusters": n_clusters,
+        "centroids": estimator.cluster_centers_.astype(np.float64).tolist(),
+        "cluster_models": cluster_models,
+        "feature_dim": int(ts.features.shape[1]),
+    }
+    return TrainedSelector(artifact, estimator, notes)
+
+
+def check_kmeans(a: dict) -> None:
+    _require(a, {"algorithm": str, "trained": bool, "num_clusters": "uint", "centroids": list, "cluster_models": list})
+    centroids = _float_matrix(a["centroids"], "centroids")
+    _string_list(a["cluster_models"], "cluster_models")
+    if len(a["cluster_models"]) < len(centroids):
+        raise ArtifactError(
+            f"cluster_models has {len(a['cluster_models'])} entries for {len(centroids)} centroids: "
+            "the runtime fails on the missing ones"
+        )
+    if a["num_clusters"] != len(centroids):
+        raise ArtifactError(f"num_clusters is {a['num_clusters']} but there are {len(centroids)} centroids")
+    _check_feature_dim(a, centroids.shape[1] if len(centroids) else None)
+
+
+def select_kmeans(a: dict, features: np.ndarray) -> Selection:
+    centroids = np.asarray(a["centroids"], dtype=np.float64)
+    if len(centroids) == 0:
+        raise ArtifactError("kmeans: no centroids: the runtime treats the file as untrained")
+    x = np.asarray(features, dtype=np.float64)
+    d2 = (
+        np.einsum("ij,ij->i", x, x)[:, None]
+        + np.einsum("ij,ij->i", centroids, centroids)[None, :]
+        - 2.0 * x @ centroids.T
+    )
+    nearest = np.argmin(d2, axis=1)
+    sorted_d = np.sort(d2, axis=1)
+    ties = int(np.sum(sorted_d[:, 1] == sorted_d[:, 0])) if centroids.shape[0] > 1 else 0
+    models = a["cluster_models"]
+    return Selection([models[i] for i in nearest], ties)
+
+
+# ---------------------------------------------------------------------------------------------
+# SVM
+
+
+def _prototypes(ts: TrainingSet, xh: np.ndarray, max_prototypes: int, seed: int):
+    """Training points for the SVM regressors: the queries themselves, or (on large sets) the
+    centres of `max_prototypes` micro-clusters, each carrying the mean objective of its members
+    per model. Each RBF regressor stores its support vectors in full in the file, so this keeps
+    svm_model.json a size the router can load while the decision values stay exactly those of the
+    trained regressors."""
+    n = len(xh)
+    if n <= max_prototypes:
+        return xh, ts.scores, np.ones_like(ts.scores)
+    from sklearn.cluster import MiniBatchKMeans
+
+    km = MiniBatchKMeans(n_clusters=max_prototypes, random_state=seed, n_init=3, batch_size=2048).fit(xh)
+    centres = l2_normalise_rows(km.cluster_centers_)
+    m = ts.scores.shape[1]
+    targets = np.full((max_prototypes, m), np.nan)
+    weights = np.zeros((max_prototypes, m))
+    for c in range(max_prototypes):
+        rows = ts.scores[km.labels_ == c]
+        counts = np.sum(~np.isnan(rows), axis=0)
+        weights[c] = counts
+        targets[c] = np.where(counts > 0, np.nansum(rows, axis=0) / np.maximum(counts, 1), np.nan)
+    return centres, targets, weights
+
+
+def train_svm(ts: TrainingSet, kernel: str = "rbf", gamma: float = 1.0, C: float = 1.0, epsilon: float = 0.05,
+              max_prototypes: int = 256, seed: int = 42, **_) -> TrainedSelector:
+    """One epsilon-SVR per model that predicts the model's objective from the normalised feature;
+    the runtime's argmax over decision values then picks the model with the best predicted score.
+
+    Regression, rather than one-vs-rest classification of a single "best" label, learns from every
+    model's outcome, so queries where several models tie teach what they should. Classifiers are
+    written in overall-rank order, so the runtime's "first strictly greatest" favours the better
+    model on exact ties.
+    """
+    from sklearn.svm import SVR
+
+    if len(ts.models) < 2:
+        raise TrainingError(f"svm: the data has only one model ({ts.models[0]!r}): there is nothing to choose between")
+    if kernel not in ("rbf", "linear"):
+        raise TrainingError(f"--svm-kernel must be rbf or linear, got {kernel!r}")
+    notes = []
+    if len(set(ts.best)) == 1:
+        notes.append(f"svm: every training query has the same best model ({ts.best[0]!r}); the selector will mostly pick it")
+    xh = quantize(l2_normalise_rows(ts.features))
+    points, targets, weights = _prototypes(ts, xh, max_prototypes, seed)
+    points = quantize(points)
+    estimators, linear, rbf = {}, [], []
+    for j, model in enumerate(ts.models):
+        use = ~np.isnan(targets[:, j])
+        if use.sum() < 2:
+            raise TrainingError(f"svm: model {model!r} has outcomes for fewer than two training queries")
+        svr = SVR(kernel=kernel, gamma=gamma, C=C, epsilon=epsilon)
+        svr.fit(points[use], targets[use, j], sample_weight=weights[use, j])
+        estimators[model] = svr
+        alpha = svr.dual_coef_[0].astype(np.float64)
+        support = svr.support_vectors_.astype(np.float64)
+        rho = float(-svr.intercept_[0])
+        if kernel == "linear":
+            linear.append({"model_name": model, "weights": (alpha @ support).tolist(), "rho": rho})
+        else:
+            rbf.append({"model_name": model, "alpha": alpha.tolist(), "support_vectors": support.tolist(),
+                        "rho": rho, "gamma": float(gamma)})
+    artifact = {
+        "algorithm": "svm",
+        "trained": True,
+        "model_names": list(ts.models),
+        "kernel_type": "Linear" if kernel == "linear" else "Rbf",
+        "gamma": float(gamma),
+        "feature_dim": int(ts.features.shape[1]),
+    }
+    if linear:
+        artifact["linear_classifiers"] = linear
+    if rbf:
+        artifact["rbf_classifiers"] = rbf
+    return TrainedSelector(artifact, estimators, notes)
+
+
+def check_svm(a: dict) -> None:
+    _require(a, {"algorithm": str, "trained": bool, "model_names": list, "kernel_type": str, "gamma": "float"})
+    _string_list(a["model_names"], "model_names")
+    if a["kernel_type"] not in ("Rbf", "Linear"):
+        raise ArtifactError(f"kernel_type must be exactly \"Rbf\" or \"Linear\", got {a['kernel_type']!r}")
+    dims = set()
+    for i, c in enumerate(a.get("linear_classifiers") or []):
+        where = f"linear_classifiers[{i}]"
+        _require(c, {"model_name": str, "weights": list, "rho": "float"}, where)
+        dims.add(len(_float_list(c["weights"], f"{where}.weights")))
+    for i, c in enumerate(a.get("rbf_classifiers") or []):
+        where = f"rbf_classifiers[{i}]"
+        _require(c, {"model_name": str, "alpha": list, "support_vectors": list, "rho": "float", "gamma": "float"}, where)
+        alpha = _float_list(c["alpha"], f"{where}.alpha")
+        sv = _float_matrix(c["support_vectors"], f"{where}.support_vectors")
+        if len(alpha) != len(sv):
+            raise ArtifactError(f"{where}: {len(alpha)} alphas for {len(sv)} support vectors")
+        if len(sv):
+            dims.add(sv.shape[1])
+    for key in ("linear_classifiers", "rbf_classifiers"):
+        if key in a and not isinstance(a[key], list):
+            raise ArtifactError(f"{key} must be a list")
+    if len(dims) > 1:
+        raise ArtifactError(f"svm classifiers disagree on the feature dimension: {sorted(dims)} (the runtime crashes)")
+    _check_feature_dim(a, dims.pop() if dims else None)
+
+
+def svm_decision_values(a: dict, features: np.ndarray) -> tuple[np.ndarray, list[str]]:
+    """Decision values per classifier (columns: linear ones first, then RBF, in file order)."""
+    xh = l2_normalise_rows(np.asarray(features, dtype=np.float64))
+    columns, names = [], []
+    for c in a.get("linear_classifiers") or []:
+        columns.append(xh @ np.asarray(c["weights"], dtype=np.float64) - float(c["rho"]))
+        names.append(c["model_name"])
+    x_sq = np.einsum("ij,ij->i", xh, xh)
+    for c in a.get("rbf_classifiers") or []:
+        sv = np.asarray(c["support_vectors"], dtype=np.float64)
+        d2 = np.maximum(x_sq[:, None] + np.einsum("ij,ij->i", sv, sv)[None, :] - 2.0 * xh @ sv.T, 0.0)
+        columns.append(np.exp(-float(c["gamma"]) * d2) @ np.asarray(c["alpha"], dtype=np.float64) - float(c["rho"]))
+        names.append(c["model_name"])
+    values = np.column_stack(columns) if columns else np.zeros((len(xh), 0))
+    return values, names
+
+
+def select_svm(a: dict, features: np.ndarray) -> Selection:
+    values, names = svm_decision_values(a, features)
+    default = a["model_names"][0]
+    if not names:
+        return Selection([default] * len(values), 0, values)
+    choices, ties = [], 0
+    for row in values:
+        finite = np.where(np.isnan(row), -np.inf, row)
+        top = finite.max()
+        if top == -np.inf:
+            choices.append(default)  # no value is greater than anything: model_names[0]
+            continue
+        choices.append(names[int(np.argmax(finite))])  # argmax: the first strictly greatest
+        ties += int(np.sum(finite == top) > 1)
+    return Selection(choices, ties, values)
+
+
+# ---------------------------------------------------------------------------------------------
+# Schema helpers: the runtime's parse (Rust serde) and the Go loader's typed structs
+
+# Fields the Go loader knows, with their types: a known field of the wrong type fails the load.
+_GO_TYPES = {
+    "version": str, "algorithm": str, "trained": bool, "input_dim": "int", "k": "int", "num_clusters": "int",
+    "kernel": str, "efficiency_weight": "float", "gamma": "float", "n_clusters": "int", "feature_dim": "int",
+    "C": "float", "n_classes": "int",
+}
+
+
+def _is(value, kind) -> bool:
+    if kind == "uint":
+        return isinstance(value, int) and not isinstance(value, bool) and value >= 0
+    if kind == "int":
+        return isinstance(value, int) and not isinstance(value, bool)
+    if kind == "float":
+        return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+    if kind is bool:
+        return isinstance(value, bool)
+    return isinstance(value, kind)
+
+
+def _require(obj: dict, fields: dict, where: str = "") -> None:
+    prefix = f"{where}: " if where else ""
+    if not isinstance(obj, dict):
+        raise ArtifactError(f"{prefix}expected a JSON object")
+    for name, kind in fields.items():
+        if name not in obj:
+            raise ArtifactError(f"{prefix}missing required field {name!r}")
+        if not _is(obj[name], kind):
+            raise ArtifactError(f"{prefix}field {name!r} has the wrong type ({type(obj[name]).__name__}: {str(obj[name])[:40]})")
+
+
+def _float_list(values, where: str) -> list:
+    if not isinstance(values, list) or not all(_is(v, "float") for v in values):
+        raise ArtifactError(f"{where} must be a list of finite numbers")
+    return values
+
+
+def _float_matrix(rows, where: str) -> np.ndarray:
+    if not isinstance(rows, list):
+        raise ArtifactError(f"{where} must be a list of lists")
+    width = None
+    for i, row in enumerate(rows):
+        _float_list(row, f"{where}[{i}]")
+        if width is None:
+            width = len(row)
+        elif len(row) != width:
+            raise ArtifactError(f"{where} is ragged: row {i} has {len(row)} values, row 0 has {width}")
+    return np.asarray(rows, dtype=np.float64).reshape(len(rows), width or 0)
+
+
+def _string_list(values, where: str) -> None:
+    if not isinstance(values, list) or not all(isinstance(v, str) for v in values):
+        raise ArtifactError(f"{where} must be a list of strings")
+
+
+def _check_feature_dim(a: dict, actual: int | None) -> None:
+    if "feature_dim" in a and actual is not None and a["feature_dim"] != actual:
+        raise ArtifactError(f"feature_dim is {a['feature_dim']} but the vectors have {actual} values")
+
+
+def _check_common(a: dict) -> None:
+    for name, kind in _GO_TYPES.items():
+        if name in a and not _is(a[name], kind):
+            raise ArtifactError(f"field {name!r} has the wrong type for the Go loader ({type(a[name]).__name__})")
+    for legacy in ("training", "cluster_stats"):
+        if legacy in a:
+            raise ArtifactError(f"field {legacy!r} must be left out: the Go loader types it differently")
+    if "metadata" in a:
+        meta = a["metadata"]
+        if not isinstance(meta, dict):
+            raise ArtifactError("metadata must be an object of string to string")
+        for key, value in meta.items():
+            if not isinstance(value, str):
+                raise ArtifactError(
+                    f"metadata[{key!r}] is a {type(value).__name__}: the Go loader reads metadata as string to "
+                    "string, so every value must be a JSON string"
+                )
+
+
+# ---------------------------------------------------------------------------------------------
+# Registry, metadata, files
+
+SELECTORS = {
+    "knn": (train_knn, check_knn, select_knn),
+    "kmeans": (train_kmeans, check_kmeans, select_kmeans),
+    "svm": (train_svm, check_svm, select_svm),
+}
+
+
+def check_artifact(kind: str, artifact: dict) -> None:
+    if not isinstance(artifact, dict):
+        raise ArtifactError("the file is not a JSON object")
+    _check_common(artifact)
+    SELECTORS[kind][1](artifact)
+    if artifact.get("algorithm") != kind:
+        raise ArtifactError(f"algorithm is {artifact.get('algorithm')!r}, expected {kind!r}")
+
+
+def feature_dim_of(kind: str, artifact: dict) -> int | None:
+    if kind == "knn":
+        return len(artifact["embeddings"][0]) if artifact["embeddings"] else None
+    if kind == "kmeans":
+        return len(artifact["centroids"][0]) if artifact["centroids"] else None
+    for c in artifact.get("linear_classifiers") or []:
+        return len(c["weights"])
+    for c in artifact.get("rbf_classifiers") or []:
+        return len(c["support_vectors"][0]) if c["support_vectors"] else None
+    return None
+
+
+def select(kind: str, artifact: dict, features: np.ndarray) -> Selection:
+    return SELECTORS[kind][2](artifact, features)
+
+
+def encode_metadata(values: dict) -> dict[str, str]:
+    """Every value as a JSON string (numbers and lists as JSON text): the Go loader's metadata type."""
+    return {k: v if isinstance(v, str) else json.dumps(v, separators=(",", ":")) for k, v in values.items()}
+
+
+def decode_metadata(meta: dict[str, str]) -> dict:
+    out = {}
+    for key, value in (meta or {}).items():
+        try:
+            out[key] = json.loads(value)
+        except (TypeError, ValueError):
+            out[key] = value
+    return out
+
+
+def _reject_constant(name):
+    raise ValueError(f"{name} is not valid JSON (the runtime's parser rejects it)")
+
+
+def load_artifact(path: str | Path, kind: str) -> dict:
+    """Parse and check one artifact file as the runtime would; errors name the file."""
+    path = Path(path)
+    try:
+        artifact = json.loads(path.read_text(encoding="utf-8"), parse_constant=_reject_constant)
+    except FileNotFoundError:
+        raise ArtifactError(f"{path}: missing") from None
+    except ValueError as exc:
+        raise ArtifactError(f"{path}: not valid JSON ({exc})") from None
+    try:
+        check_artifact(kind, artifact)
+    except ArtifactError as exc:
+        raise ArtifactError(f"{path}: {exc}") from None
+    return artifact
+
+
+def dump_artifact(artifact: dict) -> str:
+    return json.dumps(artifact, separators=(",", ":"), allow_nan=False)
+
+
+def write_artifacts(output_dir: str | Path, artifacts: dict[str, dict]) -> list[Path]:
+    """Check, then write every file to a temporary name first and rename them into place only once
+    all are written, so an interrupted run leaves the previous set, never a half-written file."""
+    output_dir = Path(output_dir)
+    output_dir.mkdir(parents=True, exist_ok=True)
+    staged = []
+    try:
+        for kind, artifact in artifacts.items():
+            check_artifact(kind, artifact)
+            fd, tmp = tempfile.mkstemp(dir=output_dir, prefix=f".{kind}-", suffix=".json.tmp")
+            staged.append((tmp, output_dir / ARTIFACT_FILES[kind]))
+            with os.fdopen(fd, "w", encoding="utf-8") as handle:
+                handle.write(dump_artifact(artifact))
+                handle.flush()
+                os.fsync(handle.fileno())
+        for tmp, final in staged:
+            os.replace(tmp, final)
+    finally:
+        for tmp, _ in staged:
+            Path(tmp).unlink(missing_ok=True)
+    return [final for _, final in staged]

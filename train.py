@@ -1,0 +1,213 @@
+#!/usr/bin/env python3
+"""Train the KNN, KMeans and SVM selectors from benchmark JSONL and write runtime-exact JSON.
+
+    python train.py --data-file examples/benchmark_output.jsonl --output-dir models/ --embedding-model minilm
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as _dt
+import sys
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from data_loader import (
+    CATEGORIES,
+    DATA_REPO,
+    DEFAULT_QUALITY_WEIGHT,
+    TRAINING_DATA_FILE,
+    DataError,
+    Objective,
+    OutcomeTable,
+    build_outcome_table,
+    file_sha256,
+    fit_objective,
+    label_queries,
+    load_records,
+    query_hash,
+    query_set_digest,
+    split_queries,
+)
+from embeddings import DEFAULT_EMBEDDING_MODEL, Embedder, EmbeddingModelError
+from models import ALGORITHMS, TOOL_VERSION, SELECTORS, ArtifactError, TrainingError, TrainingSet, build_features, encode_metadata, write_artifacts
+
+
+@dataclass
+class TrainSettings:
+    algorithms: tuple[str, ...] = ALGORITHMS
+    knn_k: int = 5
+    knn_smoothing: int = 1
+    kmeans_clusters: int = 8
+    svm_kernel: str = "rbf"
+    svm_gamma: float = 1.0
+    svm_c: float = 1.0
+    svm_prototypes: int = 256
+    quality_weight: float = DEFAULT_QUALITY_WEIGHT
+    efficiency: str = "latency"
+    seed: int = 42
+
+    def selector_kwargs(self, kind: str) -> dict:
+        return {
+            "knn": {"k": self.knn_k, "smoothing": self.knn_smoothing},
+            "kmeans": {"clusters": self.kmeans_clusters, "seed": self.seed},
+            "svm": {"kernel": self.svm_kernel, "gamma": self.svm_gamma, "C": self.svm_c,
+                    "max_prototypes": self.svm_prototypes, "seed": self.seed},
+        }[kind]
+
+
+@dataclass
+class TrainedSet:
+    artifacts: dict[str, dict]
+    objective: Objective
+    ranking: list[tuple[str, float]]
+    notes: list[str] = field(default_factory=list)
+    estimators: dict = field(default_factory=dict)
+
+
+def train_from_table(table: OutcomeTable, train_queries: list[str], embed, settings: TrainSettings,
+                     metadata: dict | None = None) -> TrainedSet:
+    """Train the selectors on `train_queries` of `table`. `embed(texts) -> float32 matrix`.
+
+    The objective's `ref` comes from these training queries only, and travels in the metadata.
+    """
+    train_table = table.subset(train_queries)
+    objective = fit_objective(train_table, settings.quality_weight, settings.efficiency)
+    labels = label_queries(train_table, objective)
+    if len(train_table.models) < 2:
+        raise TrainingError(
+            f"the training data has {len(train_table.models)} model(s) with scored outcomes; routing needs at least two"
+        )
+    if not labels.queries:
+        raise TrainingError("no training query has outcomes for two or more models: nothing to learn about choosing")
+    notes = []
+    if labels.skipped_single_model:
+        notes.append(f"{labels.skipped_single_model} queries have outcomes for fewer than two models: counted, not used")
+    categories = [train_table.category_by_query[q] for q in labels.queries]
+    features = build_features(embed(labels.queries), categories)
+    ts = TrainingSet.build(train_table, labels.queries, features, objective, labels.ranking)
+    meta = dict(metadata or {})
+    meta.update(
+        {
+            "feature_dim": features.shape[1],
+            "embedding_dim": features.shape[1] - len(CATEGORIES),
+            "categories": list(CATEGORIES),
+            "objective": objective.to_dict(),
+            "model_ranking": [[m, round(s, 6)] for m, s in labels.ranking],
+            "models": [m for m, _ in labels.ranking],
+            "n_train_queries": len(labels.queries),
+            "n_models": len(labels.ranking),
+            "train_query_hashes": sorted(query_hash(q)[:12] for q in labels.queries),
+            "settings": {k: (list(v) if isinstance(v, tuple) else v) for k, v in vars(settings).items()},
+            "tool_version": TOOL_VERSION,
+            "run_id": uuid.uuid4().hex[:12],
+            "created_at": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+        }
+    )
+    artifacts, estimators = {}, {}
+    for kind in settings.algorithms:
+        train_fn = SELECTORS[kind][0]
+        trained = train_fn(ts, **settings.selector_kwargs(kind))
+        trained.artifact["metadata"] = encode_metadata({"algorithm": kind, **meta})
+        artifacts[kind] = trained.artifact
+        estimators[kind] = trained.estimator
+        notes.extend(trained.notes)
+    return TrainedSet(artifacts, objective, labels.ranking, notes, estimators)
+
+
+def fetch_default_training_data(cache_dir: Path) -> Path:
+    """--data-file absent: the default benchmark dataset from the Hub data repo."""
+    from hub import HubError, download_file
+
+    try:
+        return download_file(DATA_REPO, TRAINING_DATA_FILE, cache_dir, repo_type="dataset")
+    except HubError as exc:
+        raise DataError(
+            f"--data-file was not given and the default training data could not be downloaded from "
+            f"{DATA_REPO}: {exc}. Pass --data-file with your own benchmark JSONL (for example "
+            f"examples/benchmark_output.jsonl)."
+        ) from None
+
+
+def run(args: argparse.Namespace) -> int:
+    log = (lambda *a: None) if args.quiet else (lambda *a: print(*a, flush=True))
+    cache_dir = Path(args.cache_dir) if args.cache_dir else Path(".cache")
+    data_file = Path(args.data_file) if args.data_file else fetch_default_training_data(cache_dir)
+    records, report = load_records(data_file, strict=args.strict)
+    table = build_outcome_table(records, report)
+    for line in report.summary_lines():
+        log(line)
+    if table.category_conflicts:
+        log(f"  {table.category_conflicts} queries carry different categories on different lines: the most frequent is used")
+    train_queries, held_out = split_queries(table.queries, args.holdout, args.seed)
+    log(f"Queries: {len(table.queries)} ({len(train_queries)} train, {len(held_out)} held out), models: {len(table.models)}")
+
+    embedder = Embedder(args.embedding_model, args.device, args.batch_size, cache_dir / "embeddings", quiet=args.quiet)
+    settings = TrainSettings(
+        algorithms=ALGORITHMS if args.algorithm == "all" else (args.algorithm,),
+        knn_k=args.knn_k, kmeans_clusters=args.kmeans_clusters, svm_kernel=args.svm_kernel,
+        svm_gamma=args.svm_gamma, svm_c=args.svm_c, svm_prototypes=args.svm_prototypes,
+        quality_weight=args.quality_weight, efficiency=args.efficiency, seed=args.seed,
+    )
+    metadata = {
+        "embedding_model": embedder.model_id,
+        "data_file": data_file.name,
+        "data_sha256": file_sha256(data_file),
+        "holdout": {"fraction": args.holdout, "seed": args.seed, "count": len(held_out),
+                    "digest": query_set_digest(held_out)},
+    }
+    trained = train_from_table(table, train_queries, embedder.embed, settings, metadata)
+    log(f"Embedding model: {embedder.model_id} (cache: {embedder.cache_hits} hits, {embedder.cache_misses} new)")
+    log(f"Objective: {trained.objective.describe()}")
+    if trained.objective.missing_efficiency and trained.objective.basis != "none":
+        log(f"  {trained.objective.missing_efficiency} outcomes lack {trained.objective.basis}: counted at ref (neutral)")
+    log("Models by mean objective on the training queries: " + ", ".join(f"{m} {s:.3f}" for m, s in trained.ranking))
+    for note in trained.notes:
+        log(f"note: {note}")
+    written = write_artifacts(args.output_dir, trained.artifacts)
+    for path in written:
+        log(f"Wrote {path} ({path.stat().st_size / 1e6:.2f} MB)")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--data-file", help="benchmark JSONL (default: download %s from the Hub)" % TRAINING_DATA_FILE)
+    p.add_argument("--output-dir", default="models/", help="where the three JSON files go (default: models/)")
+    p.add_argument("--embedding-model", default=DEFAULT_EMBEDDING_MODEL,
+                   help="qwen3 (default), gte, mpnet, e5, bge, minilm (bundled, offline), a hub id or a local path")
+    p.add_argument("--cache-dir", help="downloads and the embedding cache (default: .cache)")
+    p.add_argument("--algorithm", choices=("all",) + ALGORITHMS, default="all")
+    p.add_argument("--knn-k", type=int, default=5)
+    p.add_argument("--kmeans-clusters", type=int, default=8)
+    p.add_argument("--svm-kernel", choices=("rbf", "linear"), default="rbf")
+    p.add_argument("--svm-gamma", type=float, default=1.0)
+    p.add_argument("--svm-c", type=float, default=1.0, help="SVR regularisation C (default: 1.0)")
+    p.add_argument("--svm-prototypes", type=int, default=256,
+                   help="at most this many training points per SVM regressor (micro-cluster centres beyond it)")
+    p.add_argument("--quality-weight", type=float, default=DEFAULT_QUALITY_WEIGHT)
+    p.add_argument("--efficiency", choices=("latency", "cost"), default="latency",
+                   help="what the efficiency term of the objective measures (default: latency)")
+    p.add_argument("--holdout", type=float, default=0.0, help="fraction of queries held out for validate.py (default 0)")
+    p.add_argument("--seed", type=int, default=42)
+    p.add_argument("--batch-size", type=int, default=32)
+    p.add_argument("--device", choices=("cpu", "cuda", "mps"), default="cpu")
+    p.add_argument("--strict", action="store_true", help="fail on the first bad input line instead of skipping it")
+    p.add_argument("--quiet", action="store_true")
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return run(args)
+    except (DataError, EmbeddingModelError, TrainingError, ArtifactError, ValueError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,407 @@
+#!/usr/bin/env python3
+"""Does routing pay? Replay the trained artifacts, with the runtime's exact Select semantics, on
+held-out queries and compare them with Oracle, Random, Always-<model> and the best single model.
+
+    python validate.py --data-file examples/benchmark_output.jsonl --models-dir models/ --no-download
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from data_loader import (
+    CATEGORIES,
+    DATA_REPO,
+    MODELS_REPO,
+    VALIDATION_DATA_FILE,
+    DataError,
+    Objective,
+    build_outcome_table,
+    file_sha256,
+    fit_objective,
+    load_records,
+    query_hash,
+    query_set_digest,
+    split_queries,
+)
+from embeddings import Embedder, EmbeddingModelError, random_unit_vectors, resolve_model
+from evaluation import EvalTable, StrategyResult, evaluate_baselines, evaluate_choices, routing_benefits
+from models import ALGORITHMS, ARTIFACT_FILES, ArtifactError, build_features, decode_metadata, feature_dim_of, load_artifact, select
+
+BOLD, RESET = "\033[1m", "\033[0m"
+
+
+@dataclass
+class LoadedSelectors:
+    artifacts: dict[str, dict]
+    failed: dict[str, str]  # algorithm -> why it could not be used
+    metadata: dict  # decoded, from the first artifact that has it ({} when none has)
+    warnings: list[str] = field(default_factory=list)
+
+
+def load_selectors(models_dir: Path, algorithms: list[str]) -> LoadedSelectors:
+    artifacts, failed, warnings = {}, {}, []
+    for kind in algorithms:
+        try:
+            artifacts[kind] = load_artifact(models_dir / ARTIFACT_FILES[kind], kind)
+        except ArtifactError as exc:
+            failed[kind] = str(exc)
+    metas = {k: decode_metadata(a["metadata"]) for k, a in artifacts.items() if "metadata" in a}
+    metadata = next(iter(metas.values()), {})
+    for kind, meta in metas.items():
+        for key in ("embedding_model", "feature_dim", "categories", "objective"):
+            if meta.get(key) != metadata.get(key):
+                failed[kind] = f"{ARTIFACT_FILES[kind]}: metadata {key} {meta.get(key)!r} disagrees with the other files ({metadata.get(key)!r})"
+                artifacts.pop(kind, None)
+                break
+    missing_meta = [k for k in artifacts if k not in metas]
+    if missing_meta:
+        warnings.append(
+            "no metadata in " + ", ".join(ARTIFACT_FILES[k] for k in missing_meta)
+            + " (trained elsewhere): embedding model, category order and objective cannot be checked"
+        )
+    return LoadedSelectors(artifacts, failed, metadata, warnings)
+
+
+@dataclass
+class EvalPlan:
+    queries: list[str]
+    notes: list[str]
+    overlap: int
+
+
+def choose_eval_queries(table, metadata: dict, data_sha: str, test_split: float, seed: int, include_seen: bool) -> EvalPlan:
+    """Which queries are evaluated, and why.
+
+    - The training file itself with a recorded hold-out: exactly those held-out queries.
+    - Any other file: every query not seen in training. Seen queries are detected (by hash,
+      from the metadata) and reported loudly; they are only evaluated with --include-seen.
+    Then --test-split samples a fraction (by query hash and --seed), and only queries with
+    outcomes for every model are kept.
+    """
+    notes, queries = [], table.queries
+    holdout = metadata.get("holdout") or {}
+    overlap = 0
+    if metadata.get("data_sha256") == data_sha and holdout.get("count"):
+        _, held_out = split_queries(table.queries, float(holdout["fraction"]), int(holdout["seed"]))
+        if query_set_digest(held_out) != holdout.get("digest"):
+            raise DataError("the recorded held-out split could not be reproduced from this file")
+        queries = held_out
+        notes.append(f"evaluating the {len(held_out)} queries held out at training time (fraction {holdout['fraction']}, seed {holdout['seed']})")
+    elif metadata.get("train_query_hashes"):
+        seen = set(metadata["train_query_hashes"])
+        unseen = [q for q in queries if query_hash(q)[:12] not in seen]
+        overlap = len(queries) - len(unseen)
+        if overlap:
+            what = "INCLUDED (--include-seen): these numbers are optimistic" if include_seen else "EXCLUDED"
+            notes.append(f"{BOLD}WARNING: {overlap} of {len(queries)} queries were seen in training: {what}{RESET}")
+            if not include_seen:
+                queries = unseen
+    else:
+        notes.append("artifacts carry no record of their training queries: overlap cannot be checked")
+    if test_split < 1.0:
+        _, queries = split_queries(queries, test_split, seed) if test_split > 0 else (queries, [])
+        notes.append(f"--test-split {test_split}: {len(queries)} queries sampled with seed {seed}")
+    models = table.models
+    complete = [q for q in queries if len(table.outcomes_by_query[q]) == len(models)]
+    if len(complete) < len(queries):
+        notes.append(f"{len(queries) - len(complete)} queries skipped: no outcome for every model ({len(models)} models)")
+    return EvalPlan(complete, notes, overlap)
+
+
+def evaluate_selectors(loaded: LoadedSelectors, features: np.ndarray, eval_table: EvalTable) -> tuple[list[StrategyResult], dict]:
+    results, failed = [], dict(loaded.failed)
+    for kind, artifact in loaded.artifacts.items():
+        try:
+            expected = feature_dim_of(kind, artifact)
+            if expected is not None and expected != features.shape[1]:
+                raise ArtifactError(
+                    f"{ARTIFACT_FILES[kind]} expects {expected}-value features, the embedding model gives "
+                    f"{features.shape[1]} ({features.shape[1] - len(CATEGORIES)} + {len(CATEGORIES)} category slots)"
+                )
+            selection = select(kind, artifact, features)
+            results.append(evaluate_choices(f"{kind.upper()} Selection", "selector", selection.choices, eval_table, selection.ties))
+        except (ArtifactError, ValueError, KeyError, IndexError) as exc:
+            failed[kind] = f"{type(exc).__name__}: {exc}"
+    return results, failed
+
+
+def format_table(results: list[StrategyResult], n_queries: int, n_models: int) -> str:
+    order = sorted(results, key=lambda r: (r.kind != "oracle", -r.avg_quality, r.name))
+    width = max(28, max(len(r.name) for r in results) + 2)
+    lines = [
+        f"Validation Results ({n_queries} test queries, {n_models} models)",
+        "=" * (width + 56),
+        f"{'Strategy':<{width}}{'Avg Quality':>12}{'Avg Latency':>13}{'Best Model %':>15}{'Avg Objective':>16}",
+        "-" * (width + 56),
+    ]
+    for r in order:
+        latency = f"{r.avg_latency:.2f}s" if r.avg_latency is not None else "n/a"
+        lines.append(f"{r.name:<{width}}{r.avg_quality:>12.3f}{latency:>13}{100 * r.best_model_rate:>14.1f}%{r.avg_objective:>16.3f}")
+    lines.append("=" * (width + 56))
+    return "\n".join(lines)
+
+
+def format_benefits(results: list[StrategyResult]) -> str:
+    lines = ["ML Routing Benefit:"]
+    for b in routing_benefits(results):
+        gap = f"{100 * b.oracle_gap_closed:.1f}%" if b.oracle_gap_closed is not None else "n/a (no gap)"
+        lines += [
+            f"  - {b.selector} improves quality by {100 * b.quality_vs_random:+.1f}% over random "
+            f"(objective {100 * b.objective_vs_random:+.1f}%)",
+            f"  - {b.selector} vs best single model: quality {100 * b.quality_vs_best_single:+.1f}%, "
+            f"objective {100 * b.objective_vs_best_single:+.1f}%; closes {gap} of the gap to Oracle",
+            f"  - {b.selector} selects a best model {b.best_rate_vs_random:.1f}x as often as random",
+        ]
+    return "\n".join(lines)
+
+
+def plot_results(results: list[StrategyResult], path: Path, title: str) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    use_latency = all(r.avg_latency is not None for r in results)
+    use_cost = not use_latency and all(r.avg_cost is not None for r in results)
+    x_of = (lambda r: r.avg_latency) if use_latency else (lambda r: r.avg_cost) if use_cost else None
+    fig, ax = plt.subplots(figsize=(9, 6))
+    singles = [r for r in results if r.kind == "always"]
+    if x_of is None:
+        # No efficiency data: quality per strategy as a bar chart.
+        ordered = sorted(results, key=lambda r: r.avg_quality)
+        ax.barh([r.name for r in ordered], [r.avg_quality for r in ordered],
+                color=["tab:green" if r.kind == "selector" else "tab:gray" if r.kind == "always" else "tab:blue" for r in ordered])
+        ax.set_xlabel("average quality")
+    else:
+        pts = sorted(((x_of(r), r.avg_quality) for r in singles))
+        frontier, best_q = [], -1.0
+        for x, q in pts:
+            if q > best_q:
+                frontier.append((x, q))
+                best_q = q
+        if frontier:
+            ax.plot(*zip(*frontier), "--", color="gray", label="single-model frontier")
+        styles = {"always": ("o", "tab:gray"), "selector": ("*", "tab:red"), "oracle": ("D", "tab:green"),
+                  "random": ("s", "tab:blue"), "best_single": ("^", "black")}
+        for r in results:
+            marker, color = styles[r.kind]
+            ax.scatter(x_of(r), r.avg_quality, marker=marker, color=color, s=140 if r.kind == "selector" else 60, zorder=3)
+            ax.annotate(r.name, (x_of(r), r.avg_quality), textcoords="offset points", xytext=(6, 4), fontsize=8)
+        ax.set_xlabel("average latency (s)" if use_latency else "average cost (USD)")
+        ax.set_ylabel("average quality")
+        ax.grid(alpha=0.3)
+    ax.set_title(title)
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def _fetch(args, log) -> tuple[Path, Path]:
+    models_dir = Path(args.models_dir)
+    algorithms = list(ALGORITHMS) if args.algorithm == "all" else [args.algorithm]
+    missing = [k for k in algorithms if not (models_dir / ARTIFACT_FILES[k]).exists()]
+    if missing and not args.no_download:
+        from hub import download_file
+
+        log("Downloading from HuggingFace...")
+        for kind in missing:
+            download_file(args.models_repo, ARTIFACT_FILES[kind], models_dir, "model")
+            log(f"  Downloaded {ARTIFACT_FILES[kind]}")
+    data_file = Path(args.data_file) if args.data_file else models_dir / VALIDATION_DATA_FILE
+    if not data_file.exists() and not args.data_file and not args.no_download:
+        from hub import download_file
+
+        download_file(args.data_repo, VALIDATION_DATA_FILE, models_dir, "dataset")
+        log(f"  Downloaded {VALIDATION_DATA_FILE}")
+    return models_dir, data_file
+
+
+def evaluate_once(table, loaded: LoadedSelectors, queries: list[str], features: np.ndarray, objective: Objective,
+                  ranking: list[str] | None) -> tuple[list[StrategyResult], dict]:
+    eval_table = EvalTable.build(table, queries, table.models, objective)
+    results = evaluate_baselines(eval_table, ranking)
+    selector_results, failed = evaluate_selectors(loaded, features, eval_table)
+    return results + selector_results, failed
+
+
+def cross_validate(args, table, embedder_fn, log) -> dict:
+    """K query-level folds: train with train.py's code on K-1, evaluate on the held-out fold."""
+    from train import TrainSettings, train_from_table
+
+    k = args.cross_validate
+    folds = {q: int(query_hash(q, args.seed), 16) % k for q in table.queries}
+    per_strategy: dict[str, list[dict]] = {}
+    settings = TrainSettings(seed=args.seed, quality_weight=args.quality_weight)
+    for fold in range(k):
+        train_q = [q for q in table.queries if folds[q] != fold]
+        test_q = [q for q in table.queries if folds[q] == fold and len(table.outcomes_by_query[q]) == len(table.models)]
+        trained = train_from_table(table, train_q, embedder_fn, settings)
+        loaded = LoadedSelectors(trained.artifacts, {}, {})
+        features = build_features(embedder_fn(test_q), [table.category_by_query[q] for q in test_q])
+        results, failed = evaluate_once(table, loaded, test_q, features, trained.objective, [m for m, _ in trained.ranking])
+        for kind, why in failed.items():
+            log(f"fold {fold}: {kind} failed: {why}")
+        for r in results:
+            name = "Best single (chosen on train)" if r.kind == "best_single" else r.name
+            per_strategy.setdefault(name, []).append({"avg_quality": r.avg_quality, "avg_objective": r.avg_objective,
+                                                      "best_model_rate": r.best_model_rate})
+        log(f"  fold {fold + 1}/{k}: {len(train_q)} train, {len(test_q)} evaluated")
+    summary = {}
+    for name, rows in per_strategy.items():
+        summary[name] = {key: {"mean": float(np.mean([r[key] for r in rows])), "std": float(np.std([r[key] for r in rows]))}
+                         for key in rows[0]}
+    return summary
+
+
+def run(args: argparse.Namespace) -> int:
+    log = (lambda *a: None) if args.quiet else (lambda *a: print(*a, flush=True))
+    print("=" * 70 + "\n  ML Model Selection Validation (runtime replay)\n" + "=" * 70)
+    models_dir, data_file = _fetch(args, log)
+    algorithms = list(ALGORITHMS) if args.algorithm == "all" else [args.algorithm]
+    log(f"Data file:   {data_file}\nModels dir:  {models_dir}\nAlgorithm:   {args.algorithm}\nTest split:  {100 * args.test_split:.0f}%\n")
+
+    records, report = load_records(data_file, strict=args.strict)
+    table = build_outcome_table(records, report)
+    for line in report.summary_lines():
+        log(line)
+
+    embedding_name = args.embedding_model or args.qwen3_model
+    if args.cross_validate:
+        embedder = Embedder(embedding_name or "qwen3", args.device, args.batch_size, args.cache_dir, quiet=args.quiet)
+        summary = cross_validate(args, table, embedder.embed, log)
+        print(f"\nCross-validation ({args.cross_validate} folds, {embedder.model_id})")
+        print(f"{'Strategy':<44}{'Quality':>16}{'Objective':>16}{'Best Model %':>16}")
+        for name, stats in sorted(summary.items(), key=lambda kv: -kv[1]["avg_quality"]["mean"]):
+            q, o, b = stats["avg_quality"], stats["avg_objective"], stats["best_model_rate"]
+            print(f"{name:<44}{q['mean']:>9.3f} ±{q['std']:.3f}{o['mean']:>9.3f} ±{o['std']:.3f}{100 * b['mean']:>9.1f}% ±{100 * b['std']:.1f}")
+        if args.output_json:
+            Path(args.output_json).write_text(json.dumps({"cross_validation": summary}, indent=2))
+        return 0
+
+    loaded = load_selectors(models_dir, algorithms)
+    for warning in loaded.warnings:
+        log(f"warning: {warning}")
+    meta = loaded.metadata
+    if not loaded.artifacts:
+        for kind, why in loaded.failed.items():
+            print(f"FAILED {kind}: {why}", file=sys.stderr)
+        return 1
+    if meta.get("categories") and meta["categories"] != list(CATEGORIES):
+        raise ArtifactError(f"the artifacts use a different category order {meta['categories']}: their one-hot would not match")
+    trained_model = meta.get("embedding_model")
+    if embedding_name and trained_model and not args.no_embeddings:
+        asked = resolve_model(embedding_name).model_id
+        if asked != trained_model:
+            raise ArtifactError(f"the artifacts were trained with {trained_model!r}, not {asked!r}: their vectors would not match")
+    if not trained_model and not embedding_name and not args.no_embeddings:
+        raise ArtifactError("the artifacts carry no metadata naming their embedding model: pass --embedding-model (or --qwen3-model PATH)")
+
+    if meta.get("objective"):
+        objective = Objective.from_dict(meta["objective"])
+    else:
+        objective = fit_objective(table)
+        log("warning: no objective in the metadata: ref fitted on the evaluated data itself")
+    ranking = [m for m, _ in meta.get("model_ranking", [])] or None
+
+    plan = choose_eval_queries(table, meta, file_sha256(data_file), args.test_split, args.seed, args.include_seen)
+    for note in plan.notes:
+        print(note)
+    if not plan.queries:
+        print("error: no query left to evaluate (see the notes above)", file=sys.stderr)
+        return 1
+    print(f"Loaded {len(plan.queries)} test queries with {len(table.models)} models\nModels: {', '.join(table.models)}")
+
+    dimension = int(meta.get("embedding_dim") or 0)
+    if args.no_embeddings:
+        if not dimension:
+            dimension = (feature_dim_of(*next(iter(loaded.artifacts.items()))) or 1038) - len(CATEGORIES)
+        vectors = random_unit_vectors(plan.queries, dimension, args.seed)
+        print(f"{BOLD}--no-embeddings: RANDOM unit vectors (plumbing check only; selector numbers are meaningless){RESET}")
+        embedding_id = "random"
+    else:
+        embedder = Embedder(embedding_name or trained_model, args.device, args.batch_size, args.cache_dir, quiet=args.quiet)
+        vectors = embedder.embed(plan.queries)
+        embedding_id = embedder.model_id
+        log(f"Embedded {len(plan.queries)} queries with {embedding_id} ({embedder.cache_hits} cached)")
+    features = build_features(vectors, [table.category_by_query[q] for q in plan.queries])
+
+    results, failed = evaluate_once(table, loaded, plan.queries, features, objective, ranking)
+    print("\nEvaluating strategies...\n")
+    print(format_table(results, len(plan.queries), len(table.models)))
+    for kind, why in failed.items():
+        print(f"{BOLD}FAILED {kind.upper()} Selection: {why}{RESET}")
+    ties = {r.name: r.ties for r in results if r.kind == "selector" and r.ties}
+    for name, n in ties.items():
+        print(f"note: {name}: {n} queries had an exact tie (the runtime's choice is arbitrary there)")
+    print()
+    print(format_benefits(results))
+    print(f"\nObjective: {objective.describe()}")
+    if args.output_json:
+        payload = {
+            "data_file": str(data_file), "models_dir": str(models_dir), "embedding_model": embedding_id,
+            "objective": objective.to_dict(), "n_queries": len(plan.queries), "models": table.models,
+            "coverage_notes": [n.replace(BOLD, "").replace(RESET, "") for n in plan.notes], "overlap": plan.overlap,
+            "strategies": [r.to_dict() for r in results], "failed": failed,
+            "benefits": [vars(b) for b in routing_benefits(results)], "seed": args.seed,
+            "random_embeddings": bool(args.no_embeddings),
+        }
+        Path(args.output_json).write_text(json.dumps(payload, indent=2))
+        log(f"Wrote {args.output_json}")
+    if args.plot:
+        plot_results(results, Path(args.plot), f"{data_file.name}: {len(plan.queries)} queries, {embedding_id}")
+        log(f"Wrote {args.plot}")
+    return 2 if failed and not results else (1 if failed else 0)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--data-file", help=f"benchmark JSONL (default: download {VALIDATION_DATA_FILE} into --models-dir)")
+    p.add_argument("--models-dir", default=".cache/ml-models")
+    p.add_argument("--algorithm", choices=("all",) + ALGORITHMS, default="all")
+    p.add_argument("--test-split", type=float, default=1.0, help="fraction of the evaluable queries to use (default 1.0)")
+    p.add_argument("--seed", type=int, default=42)
+    p.add_argument("--models-repo", default=MODELS_REPO)
+    p.add_argument("--data-repo", default=DATA_REPO)
+    p.add_argument("--embedding-model", help="default: the model named in the artifacts' metadata")
+    p.add_argument("--qwen3-model", help="path to a local Qwen3-Embedding folder (the seed's spelling)")
+    p.add_argument("--cache-dir", default=".cache/embeddings", help="embedding cache (default .cache/embeddings)")
+    p.add_argument("--device", choices=("cpu", "cuda", "mps"), default="cpu")
+    p.add_argument("--batch-size", type=int, default=32)
+    p.add_argument("--no-download", action="store_true")
+    p.add_argument("--no-embeddings", action="store_true", help="random unit vectors: a plumbing check")
+    p.add_argument("--include-seen", action="store_true", help="also evaluate queries seen in training (reported)")
+    p.add_argument("--output-json")
+    p.add_argument("--plot", help="write a quality-vs-latency (or cost) picture to this PNG")
+    p.add_argument("--cross-validate", type=int, metavar="K", help="K query-level folds trained with train.py's code")
+    p.add_argument("--quality-weight", type=float, default=0.9, help="objective weight for --cross-validate")
+    p.add_argument("--strict", action="store_true")
+    p.add_argument("--quiet", action="store_true")
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return run(args)
+    except (DataError, ArtifactError, EmbeddingModelError, ValueError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    except Exception as exc:  # hub errors and the like: one line, not a traceback
+        from hub import HubError
+
+        if isinstance(exc, HubError):
+            print(f"error: {exc}", file=sys.stderr)
+            return 1
+        raise
+
+
+if __name__ == "__main__":
+    sys.exit(main())
