@@ -48,13 +48,14 @@ def _explain(exc: Exception, repo_id: str, filename: str | None = None) -> HubEr
         )
     if isinstance(exc, RevisionNotFoundError):
         return HubError(f"revision not found in {repo_id}: check --revision")
-    if isinstance(exc, EntryNotFoundError):
-        return HubError(f"{what}: no such file in the repository")
+    # LocalEntryNotFoundError (offline) is a subclass of EntryNotFoundError: test it first.
     if isinstance(exc, LocalEntryNotFoundError):
         return HubError(
             f"cannot reach the Hub to fetch {what} (no network, or HF_HUB_OFFLINE is set). "
             f"To train locally instead: {TRAIN_LOCALLY_HINT}"
         )
+    if isinstance(exc, EntryNotFoundError):
+        return HubError(f"{what}: no such file in the repository")
     if isinstance(exc, HfHubHTTPError):
         status = getattr(getattr(exc, "response", None), "status_code", None)
         if status in (401, 403):

@@ -59,6 +59,9 @@ class TrainSettings:
         }[kind]
 
 
+DEFAULTS = TrainSettings()
+
+
 @dataclass
 class TrainedSet:
     artifacts: dict[str, dict]
@@ -146,12 +149,7 @@ def run(args: argparse.Namespace) -> int:
     log(f"Queries: {len(table.queries)} ({len(train_queries)} train, {len(held_out)} held out), models: {len(table.models)}")
 
     embedder = Embedder(args.embedding_model, args.device, args.batch_size, cache_dir / "embeddings", quiet=args.quiet)
-    settings = TrainSettings(
-        algorithms=ALGORITHMS if args.algorithm == "all" else (args.algorithm,),
-        knn_k=args.knn_k, kmeans_clusters=args.kmeans_clusters, svm_kernel=args.svm_kernel,
-        svm_gamma=args.svm_gamma, svm_c=args.svm_c, svm_prototypes=args.svm_prototypes,
-        quality_weight=args.quality_weight, efficiency=args.efficiency, seed=args.seed,
-    )
+    settings = settings_from_args(args)
     metadata = {
         "embedding_model": embedder.model_id,
         "data_file": data_file.name,
@@ -173,6 +171,33 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
+def add_training_arguments(p: argparse.ArgumentParser) -> None:
+    """Selector and objective flags, shared by train.py and validate.py --cross-validate."""
+    p.add_argument("--algorithm", choices=("all",) + ALGORITHMS, default="all")
+    p.add_argument("--knn-k", type=int, default=5)
+    p.add_argument("--knn-smoothing", type=int, default=DEFAULTS.knn_smoothing,
+                   help="label each KNN row with the best model of its N nearest training queries (1 = its own)")
+    p.add_argument("--kmeans-clusters", type=int, default=8)
+    p.add_argument("--svm-kernel", choices=("rbf", "linear"), default="rbf")
+    p.add_argument("--svm-gamma", type=float, default=DEFAULTS.svm_gamma)
+    p.add_argument("--svm-c", type=float, default=DEFAULTS.svm_c, help="SVR regularisation C")
+    p.add_argument("--svm-prototypes", type=int, default=DEFAULTS.svm_prototypes,
+                   help="at most this many training points per SVM regressor (micro-cluster centres beyond it)")
+    p.add_argument("--quality-weight", type=float, default=DEFAULT_QUALITY_WEIGHT)
+    p.add_argument("--efficiency", choices=("latency", "cost"), default="latency",
+                   help="what the efficiency term of the objective measures (default: latency)")
+    p.add_argument("--seed", type=int, default=42)
+
+
+def settings_from_args(args: argparse.Namespace) -> TrainSettings:
+    return TrainSettings(
+        algorithms=ALGORITHMS if args.algorithm == "all" else (args.algorithm,),
+        knn_k=args.knn_k, knn_smoothing=args.knn_smoothing, kmeans_clusters=args.kmeans_clusters,
+        svm_kernel=args.svm_kernel, svm_gamma=args.svm_gamma, svm_c=args.svm_c, svm_prototypes=args.svm_prototypes,
+        quality_weight=args.quality_weight, efficiency=args.efficiency, seed=args.seed,
+    )
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--data-file", help="benchmark JSONL (default: download %s from the Hub)" % TRAINING_DATA_FILE)
@@ -180,19 +205,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--embedding-model", default=DEFAULT_EMBEDDING_MODEL,
                    help="qwen3 (default), gte, mpnet, e5, bge, minilm (bundled, offline), a hub id or a local path")
     p.add_argument("--cache-dir", help="downloads and the embedding cache (default: .cache)")
-    p.add_argument("--algorithm", choices=("all",) + ALGORITHMS, default="all")
-    p.add_argument("--knn-k", type=int, default=5)
-    p.add_argument("--kmeans-clusters", type=int, default=8)
-    p.add_argument("--svm-kernel", choices=("rbf", "linear"), default="rbf")
-    p.add_argument("--svm-gamma", type=float, default=1.0)
-    p.add_argument("--svm-c", type=float, default=1.0, help="SVR regularisation C (default: 1.0)")
-    p.add_argument("--svm-prototypes", type=int, default=256,
-                   help="at most this many training points per SVM regressor (micro-cluster centres beyond it)")
-    p.add_argument("--quality-weight", type=float, default=DEFAULT_QUALITY_WEIGHT)
-    p.add_argument("--efficiency", choices=("latency", "cost"), default="latency",
-                   help="what the efficiency term of the objective measures (default: latency)")
+    add_training_arguments(p)
     p.add_argument("--holdout", type=float, default=0.0, help="fraction of queries held out for validate.py (default 0)")
-    p.add_argument("--seed", type=int, default=42)
     p.add_argument("--batch-size", type=int, default=32)
     p.add_argument("--device", choices=("cpu", "cuda", "mps"), default="cpu")
     p.add_argument("--strict", action="store_true", help="fail on the first bad input line instead of skipping it")

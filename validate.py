@@ -32,6 +32,7 @@ from data_loader import (
 )
 from embeddings import Embedder, EmbeddingModelError, random_unit_vectors, resolve_model
 from evaluation import EvalTable, StrategyResult, evaluate_baselines, evaluate_choices, routing_benefits
+from train import add_training_arguments, settings_from_args, train_from_table
 from models import ALGORITHMS, ARTIFACT_FILES, ArtifactError, build_features, decode_metadata, feature_dim_of, load_artifact, select
 
 BOLD, RESET = "\033[1m", "\033[0m"
@@ -234,12 +235,11 @@ def evaluate_once(table, loaded: LoadedSelectors, queries: list[str], features: 
 
 def cross_validate(args, table, embedder_fn, log) -> dict:
     """K query-level folds: train with train.py's code on K-1, evaluate on the held-out fold."""
-    from train import TrainSettings, train_from_table
 
     k = args.cross_validate
     folds = {q: int(query_hash(q, args.seed), 16) % k for q in table.queries}
     per_strategy: dict[str, list[dict]] = {}
-    settings = TrainSettings(seed=args.seed, quality_weight=args.quality_weight)
+    settings = settings_from_args(args)
     for fold in range(k):
         train_q = [q for q in table.queries if folds[q] != fold]
         test_q = [q for q in table.queries if folds[q] == fold and len(table.outcomes_by_query[q]) == len(table.models)]
@@ -264,7 +264,12 @@ def cross_validate(args, table, embedder_fn, log) -> dict:
 def run(args: argparse.Namespace) -> int:
     log = (lambda *a: None) if args.quiet else (lambda *a: print(*a, flush=True))
     print("=" * 70 + "\n  ML Model Selection Validation (runtime replay)\n" + "=" * 70)
-    models_dir, data_file = _fetch(args, log)
+    if args.cross_validate:
+        models_dir, data_file = Path(args.models_dir), Path(args.data_file or "")
+        if not args.data_file:
+            raise DataError("--cross-validate needs --data-file (the training data to fold)")
+    else:
+        models_dir, data_file = _fetch(args, log)
     algorithms = list(ALGORITHMS) if args.algorithm == "all" else [args.algorithm]
     log(f"Data file:   {data_file}\nModels dir:  {models_dir}\nAlgorithm:   {args.algorithm}\nTest split:  {100 * args.test_split:.0f}%\n")
 
@@ -365,9 +370,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--data-file", help=f"benchmark JSONL (default: download {VALIDATION_DATA_FILE} into --models-dir)")
     p.add_argument("--models-dir", default=".cache/ml-models")
-    p.add_argument("--algorithm", choices=("all",) + ALGORITHMS, default="all")
     p.add_argument("--test-split", type=float, default=1.0, help="fraction of the evaluable queries to use (default 1.0)")
-    p.add_argument("--seed", type=int, default=42)
     p.add_argument("--models-repo", default=MODELS_REPO)
     p.add_argument("--data-repo", default=DATA_REPO)
     p.add_argument("--embedding-model", help="default: the model named in the artifacts' metadata")
@@ -381,7 +384,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--output-json")
     p.add_argument("--plot", help="write a quality-vs-latency (or cost) picture to this PNG")
     p.add_argument("--cross-validate", type=int, metavar="K", help="K query-level folds trained with train.py's code")
-    p.add_argument("--quality-weight", type=float, default=0.9, help="objective weight for --cross-validate")
+    add_training_arguments(p)  # --algorithm, --seed, and the training flags --cross-validate uses
     p.add_argument("--strict", action="store_true")
     p.add_argument("--quiet", action="store_true")
     return p

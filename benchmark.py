@@ -1,0 +1,99 @@
+#!/usr/bin/env python3
+"""Send each query to several LLMs behind OpenAI-compatible endpoints, score the answers against
+the ground truth, and write one JSONL line per (query, model): the training data of train.py.
+
+    python benchmark.py --queries examples/queries.jsonl --model-config models.yaml --output benchmark_output.jsonl
+
+Running the same command again resumes: answered pairs are kept, failed ones are retried.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+
+from llm_benchmark import (
+    DEFAULT_ENDPOINT,
+    BenchmarkSettings,
+    ConfigError,
+    ModelConfig,
+    RetryPolicy,
+    format_summary,
+    load_model_config,
+    load_queries,
+    run_benchmark,
+)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--queries", required=True, help="JSONL with query, optional ground_truth, category, task_name, metric, choices")
+    models = p.add_mutually_exclusive_group(required=True)
+    models.add_argument("--models", help="comma-separated model names, all on --endpoint")
+    models.add_argument("--model-config", help="YAML file with a models: list (endpoints, keys, headers, prices)")
+    p.add_argument("--endpoint", default=DEFAULT_ENDPOINT, help=f"OpenAI-compatible base URL for --models (default {DEFAULT_ENDPOINT})")
+    p.add_argument("--api-key", help="API key for --models (default: LLM_API_KEY or OPENAI_API_KEY)")
+    p.add_argument("--output", default="benchmark_output.jsonl")
+    p.add_argument("--concurrency", type=int, default=4, help="requests in flight at most (default 4)")
+    # None = not given: a model's own setting in the YAML then holds (else 1024 / 0.0).
+    p.add_argument("--max-tokens", type=int, default=None, help="maximum tokens per answer (default 1024)")
+    p.add_argument("--temperature", type=float, default=None, help="sampling temperature (default 0.0)")
+    p.add_argument("--limit", type=int, help="only the first N queries")
+    p.add_argument("--concise", action="store_true", help="ask for the answer only (shorter, cheaper answers)")
+    p.add_argument("--timeout", type=float, default=120.0, help="seconds per request attempt (default 120)")
+    p.add_argument("--retries", type=int, default=3, help="retries after a failed attempt (default 3)")
+    p.add_argument("--backoff", type=float, default=0.5, help="first backoff in seconds, doubled per retry, with jitter")
+    p.add_argument("--max-backoff", type=float, default=30.0)
+    p.add_argument("--code-timeout", type=float, default=10.0, help="seconds for the code metric's test run")
+    p.add_argument("--no-progress", action="store_true")
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        if args.model_config:
+            models = load_model_config(args.model_config)
+        else:
+            key = args.api_key or os.environ.get("LLM_API_KEY") or os.environ.get("OPENAI_API_KEY")
+            names = [n.strip() for n in args.models.split(",") if n.strip()]
+            if not names:
+                raise ConfigError("--models: no model names")
+            models = [ModelConfig(name=n, endpoint=args.endpoint, api_key=key) for n in names]
+        queries, stats = load_queries(args.queries, args.limit)
+    except ConfigError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    if args.concurrency < 1:
+        print("error: --concurrency must be at least 1", file=sys.stderr)
+        return 2
+    if stats["duplicates"]:
+        print(f"{args.queries}: {stats['duplicates']} repeated queries dropped (first occurrence kept)")
+    no_truth = sum(1 for q in queries if q.fields.get("ground_truth") is None)
+    print(f"Benchmarking {len(queries)} queries x {len(models)} models -> {args.output}")
+    if no_truth:
+        print(f"note: {no_truth} queries have no ground_truth: their answers are recorded with performance null (unscored)")
+    settings = BenchmarkSettings(
+        concurrency=args.concurrency, max_tokens=args.max_tokens, temperature=args.temperature, concise=args.concise,
+        policy=RetryPolicy(timeout=args.timeout, retries=args.retries, backoff=args.backoff, max_backoff=args.max_backoff),
+        progress=not args.no_progress, code_timeout=args.code_timeout,
+    )
+    try:
+        summaries = run_benchmark(queries, models, args.output, settings)
+    except KeyboardInterrupt:
+        print(f"\ninterrupted: every answered pair is in {args.output}; run the same command again to resume", file=sys.stderr)
+        return 130
+    except ConfigError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    print()
+    print(format_summary(summaries))
+    errors = sum(s.errors for s in summaries.values())
+    if errors:
+        print(f"\n{errors} pairs failed (error recorded, performance null): run the same command again to retry them")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,482 @@
+"""Benchmark LLMs behind OpenAI-compatible endpoints: config, requests with retries, resume, summary.
+
+benchmark.py is the command line over `run_benchmark`. The policy, stated once:
+- at most `concurrency` requests in flight in total, one connection pool per endpoint;
+- each attempt has `timeout` seconds; connection errors, timeouts, dropped connections, malformed
+  JSON, 429 and 5xx are retried up to `retries` times with exponential backoff and full jitter
+  (base `backoff` seconds, capped at `max_backoff`), and a Retry-After header is honoured;
+  any other 4xx is final;
+- a pair that still fails is written with `error` and `performance: null`, and is retried by the
+  next run of the same command; a pair that succeeded is never re-sent.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import email.utils
+import json
+import os
+import random
+import re
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import yaml
+
+from scoring import canonical_metric, score
+
+DEFAULT_ENDPOINT = "http://localhost:8000/v1"
+MODEL_FIELDS = ("model_name", "performance", "response_time", "response", "error", "prompt_tokens",
+                "completion_tokens", "cost", "attempts", "total_tokens")
+
+
+class ConfigError(ValueError):
+    pass
+
+
+@dataclass
+class ModelConfig:
+    name: str
+    endpoint: str = DEFAULT_ENDPOINT
+    api_key: str | None = None
+    headers: dict[str, str] = field(default_factory=dict)
+    max_tokens: int | None = None
+    temperature: float | None = None
+    api_model: str | None = None  # the id sent to the API, when it differs from `name`
+    price_input_per_million: float | None = None
+    price_output_per_million: float | None = None
+
+    def secrets(self) -> list[str]:
+        values = [self.api_key] + list(self.headers.values())
+        out = []
+        for v in values:
+            if v:
+                out.append(v)
+                out.extend(part for part in v.split() if len(part) >= 6)  # "Bearer <token>" -> the token too
+        return out
+
+
+_VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
+
+
+def expand_env(value, where: str):
+    """Expand ${VAR} anywhere in strings, recursively; an unset variable is an error naming it."""
+    if isinstance(value, str):
+        def sub(match):
+            name = match.group(1)
+            if name not in os.environ:
+                raise ConfigError(f"{where}: environment variable {name} is not set")
+            return os.environ[name]
+
+        return _VAR.sub(sub, value)
+    if isinstance(value, dict):
+        return {k: expand_env(v, f"{where}.{k}") for k, v in value.items()}
+    if isinstance(value, list):
+        return [expand_env(v, f"{where}[{i}]") for i, v in enumerate(value)]
+    return value
+
+
+_MODEL_KEYS = {"name", "endpoint", "api_key", "headers", "max_tokens", "temperature", "model",
+               "price_input_per_million", "price_output_per_million"}
+
+
+def load_model_config(path: str | Path) -> list[ModelConfig]:
+    path = Path(path)
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read ({exc.strerror})") from None
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{path}: invalid YAML ({exc})") from None
+    if not isinstance(data, dict) or not isinstance(data.get("models"), list) or not data["models"]:
+        raise ConfigError(f"{path}: expected a top-level 'models:' list")
+    models = []
+    for i, raw in enumerate(data["models"]):
+        where = f"{path}: models[{i}]"
+        if not isinstance(raw, dict) or not isinstance(raw.get("name"), str):
+            raise ConfigError(f"{where}: each model needs a 'name' string")
+        unknown = set(raw) - _MODEL_KEYS
+        if unknown:
+            raise ConfigError(f"{where} ({raw['name']}): unknown field(s) {', '.join(sorted(unknown))}")
+        raw = expand_env(raw, f"{where} ({raw['name']})")
+        headers = raw.get("headers") or {}
+        if not isinstance(headers, dict):
+            raise ConfigError(f"{where}: 'headers' must be a mapping")
+        try:
+            models.append(ModelConfig(
+                name=raw["name"],
+                endpoint=str(raw.get("endpoint") or DEFAULT_ENDPOINT),
+                api_key=raw.get("api_key") or None,
+                headers={str(k): str(v) for k, v in headers.items()},
+                max_tokens=None if raw.get("max_tokens") is None else int(raw["max_tokens"]),
+                temperature=None if raw.get("temperature") is None else float(raw["temperature"]),
+                api_model=raw.get("model"),
+                price_input_per_million=None if raw.get("price_input_per_million") is None else float(raw["price_input_per_million"]),
+                price_output_per_million=None if raw.get("price_output_per_million") is None else float(raw["price_output_per_million"]),
+            ))
+        except (TypeError, ValueError) as exc:
+            raise ConfigError(f"{where} ({raw['name']}): {exc}") from None
+    names = [m.name for m in models]
+    if len(set(names)) != len(names):
+        raise ConfigError(f"{path}: duplicate model names")
+    return models
+
+
+@dataclass
+class Query:
+    query: str
+    fields: dict  # everything from the input line except model fields, passed through
+    line_number: int
+
+
+def load_queries(path: str | Path, limit: int | None = None) -> tuple[list[Query], dict]:
+    """Queries from JSONL. Existing training data is accepted: model fields are dropped and queries
+    deduplicated (first occurrence wins). Every bad line is listed, by number, before anything runs."""
+    path = Path(path)
+    queries, seen, problems = [], set(), []
+    stats = {"lines": 0, "duplicates": 0}
+    try:
+        handle = path.open(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read ({exc.strerror})") from None
+    with handle:
+        for line_number, raw in enumerate(handle, start=1):
+            if not raw.strip():
+                continue
+            stats["lines"] += 1
+            try:
+                obj = json.loads(raw)
+            except ValueError as exc:
+                problems.append(f"line {line_number}: invalid JSON ({exc})")
+                continue
+            if not isinstance(obj, dict) or not isinstance(obj.get("query"), str) or not obj["query"].strip():
+                problems.append(f"line {line_number}: field 'query' is missing or not a non-empty string")
+                continue
+            try:
+                canonical_metric(obj.get("metric"))
+            except ValueError as exc:
+                problems.append(f"line {line_number}: field 'metric': {exc}")
+                continue
+            if obj.get("choices") is not None and not isinstance(obj["choices"], list):
+                problems.append(f"line {line_number}: field 'choices' must be a list")
+                continue
+            if obj["query"] in seen:
+                stats["duplicates"] += 1
+                continue
+            seen.add(obj["query"])
+            fields = {k: v for k, v in obj.items() if k not in MODEL_FIELDS and k != "query"}
+            queries.append(Query(obj["query"], fields, line_number))
+    if problems:
+        listed = "\n  ".join(problems[:20]) + (f"\n  ... and {len(problems) - 20} more" if len(problems) > 20 else "")
+        raise ConfigError(f"{path}: {len(problems)} bad line(s):\n  {listed}")
+    if not queries:
+        raise ConfigError(f"{path}: no queries")
+    if limit is not None:
+        queries = queries[:limit]
+    return queries, stats
+
+
+def build_messages(q: Query, concise: bool) -> list[dict]:
+    content = q.query
+    choices = q.fields.get("choices")
+    if choices and not all(str(c) in q.query for c in choices):
+        content += "\n\n" + "\n".join(f"{chr(65 + i)}. {c}" for i, c in enumerate(choices))
+    messages = []
+    if concise:
+        metric = canonical_metric(q.fields.get("metric"))
+        instruction = {
+            "multiple_choice": "Answer with the letter of the correct option only.",
+            "number": "Give the final numeric answer after '####'.",
+            "math": "Put the final answer in \\boxed{}.",
+            "code": "Reply with one Python code block only.",
+        }.get(metric, "Answer concisely, with the answer only.")
+        messages.append({"role": "system", "content": instruction})
+    messages.append({"role": "user", "content": content})
+    return messages
+
+
+class Redactor:
+    """Removes every secret (API keys, header values) from text before it is written or printed."""
+
+    def __init__(self, secrets):
+        self.secrets = sorted({s for s in secrets if s}, key=len, reverse=True)
+
+    def __call__(self, text: str) -> str:
+        for secret in self.secrets:
+            text = text.replace(secret, "***")
+        return text
+
+
+@dataclass
+class RetryPolicy:
+    timeout: float = 120.0
+    retries: int = 3
+    backoff: float = 0.5
+    max_backoff: float = 30.0
+    max_retry_after: float = 120.0
+
+    def delay(self, attempt: int, retry_after: float | None) -> float:
+        if retry_after is not None:
+            return min(max(retry_after, 0.0), self.max_retry_after)
+        return random.uniform(0, min(self.max_backoff, self.backoff * 2 ** (attempt - 1)))
+
+
+def parse_retry_after(value: str | None) -> float | None:
+    if not value:
+        return None
+    try:
+        return float(value)
+    except ValueError:
+        pass
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+        return max(0.0, when.timestamp() - time.time())
+    except (TypeError, ValueError):
+        return None
+
+
+class RetryableError(Exception):
+    def __init__(self, message: str, retry_after: float | None = None):
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+class FinalError(Exception):
+    pass
+
+
+@dataclass
+class CallResult:
+    response: str | None
+    seconds: float | None  # wall time of the successful attempt
+    attempts: int
+    prompt_tokens: int | None = None
+    completion_tokens: int | None = None
+    error: str | None = None
+
+
+async def call_model(client, model: ModelConfig, messages: list[dict], max_tokens: int, temperature: float,
+                     policy: RetryPolicy, redact: Redactor) -> CallResult:
+    import httpx
+
+    headers = {"Content-Type": "application/json", **model.headers}
+    if model.api_key:
+        headers.setdefault("Authorization", f"Bearer {model.api_key}")
+    body = {"model": model.api_model or model.name, "messages": messages, "max_tokens": max_tokens, "temperature": temperature}
+    url = model.endpoint.rstrip("/") + "/chat/completions"
+    attempt, last_error = 0, "no attempt"
+    while attempt <= policy.retries:
+        attempt += 1
+        started = time.perf_counter()
+        try:
+            response = await client.post(url, json=body, headers=headers, timeout=policy.timeout)
+            elapsed = time.perf_counter() - started
+            if response.status_code == 429 or response.status_code >= 500:
+                raise RetryableError(f"HTTP {response.status_code}", parse_retry_after(response.headers.get("retry-after")))
+            if response.status_code >= 400:
+                raise FinalError(f"HTTP {response.status_code}: {response.text[:200]}")
+            try:
+                data = response.json()
+                choice = data["choices"][0]
+                text = choice["message"].get("content")
+                if text is None:
+                    text = choice.get("text", "")
+                usage = data.get("usage") or {}
+            except (ValueError, KeyError, IndexError, TypeError, AttributeError) as exc:
+                raise RetryableError(f"malformed response ({type(exc).__name__})") from None
+            return CallResult(text, elapsed, attempt, usage.get("prompt_tokens"), usage.get("completion_tokens"))
+        except FinalError as exc:
+            return CallResult(None, None, attempt, error=redact(str(exc)))
+        except RetryableError as exc:
+            last_error, retry_after = str(exc), exc.retry_after
+        except httpx.TimeoutException as exc:
+            last_error, retry_after = f"timeout after {policy.timeout:g}s ({type(exc).__name__})", None
+        except httpx.TransportError as exc:
+            last_error, retry_after = f"{type(exc).__name__}: {exc}", None
+        if attempt <= policy.retries:
+            await asyncio.sleep(policy.delay(attempt, retry_after))
+    return CallResult(None, None, attempt, error=redact(f"gave up after {attempt} attempts: {last_error}"))
+
+
+def read_completed(output: Path) -> tuple[set[tuple[str, str]], int]:
+    """Pairs already answered in `output` (lines without `error`). A torn last line, from a run
+    killed mid-write, is cut off so that appending continues on a clean line."""
+    done, failed = set(), 0
+    if not output.exists():
+        return done, failed
+    data = output.read_bytes()
+    if data and not data.endswith(b"\n"):
+        cut = data.rfind(b"\n") + 1
+        with output.open("r+b") as handle:
+            handle.truncate(cut)
+        data = data[:cut]
+    for line_number, raw in enumerate(data.decode("utf-8").splitlines(), start=1):
+        if not raw.strip():
+            continue
+        try:
+            obj = json.loads(raw)
+        except ValueError:
+            raise ConfigError(f"{output}, line {line_number}: not valid JSON; fix or move the file before resuming") from None
+        if obj.get("error"):
+            failed += 1
+        else:
+            done.add((obj.get("query"), obj.get("model_name")))
+    return done, failed
+
+
+@dataclass
+class BenchmarkSettings:
+    concurrency: int = 4
+    max_tokens: int | None = None  # None: the model's own, else 1024
+    temperature: float | None = None  # None: the model's own, else 0.0
+    concise: bool = False
+    policy: RetryPolicy = field(default_factory=RetryPolicy)
+    progress: bool = True
+    code_timeout: float = 10.0
+
+
+@dataclass
+class ModelSummary:
+    count: int = 0
+    errors: int = 0
+    unscored: int = 0
+    qualities: list[float] = field(default_factory=list)
+    times: list[float] = field(default_factory=list)
+    attempts: int = 0
+    cost: float = 0.0
+    has_cost: bool = False
+
+
+def _cost(model: ModelConfig, result: CallResult) -> float | None:
+    if model.price_input_per_million is None and model.price_output_per_million is None:
+        return None
+    if result.prompt_tokens is None or result.completion_tokens is None:
+        return None
+    return (result.prompt_tokens * (model.price_input_per_million or 0.0)
+            + result.completion_tokens * (model.price_output_per_million or 0.0)) / 1e6
+
+
+async def _run(queries: list[Query], models: list[ModelConfig], output: Path, settings: BenchmarkSettings, log) -> None:
+    import httpx
+
+    redact = Redactor(s for m in models for s in m.secrets())
+    done, previously_failed = read_completed(output)
+    jobs = [(q, m) for q in queries for m in models if (q.query, m.name) not in done]
+    skipped = len(queries) * len(models) - len(jobs)
+    if skipped or previously_failed:
+        log(f"Resuming {output}: {skipped} pairs already done, {previously_failed} earlier failures to retry")
+    if not jobs:
+        return
+    limits = httpx.Limits(max_connections=settings.concurrency, max_keepalive_connections=settings.concurrency)
+    clients = {}
+    for m in models:
+        if m.endpoint not in clients:
+            clients[m.endpoint] = httpx.AsyncClient(limits=limits, timeout=settings.policy.timeout)
+    queue: asyncio.Queue = asyncio.Queue()
+    for job in jobs:
+        queue.put_nowait(job)
+    bar = None
+    if settings.progress:
+        from tqdm import tqdm
+
+        bar = tqdm(total=len(jobs), desc="requests", unit="req")
+    output.parent.mkdir(parents=True, exist_ok=True)
+
+    with output.open("a", encoding="utf-8") as sink:
+        async def worker():
+            while True:
+                try:
+                    q, m = queue.get_nowait()
+                except asyncio.QueueEmpty:
+                    return
+                max_tokens = settings.max_tokens if settings.max_tokens is not None else (m.max_tokens or 1024)
+                temperature = settings.temperature if settings.temperature is not None else (
+                    m.temperature if m.temperature is not None else 0.0)
+                result = await call_model(clients[m.endpoint], m, build_messages(q, settings.concise), max_tokens,
+                                          temperature, settings.policy, redact)
+                record = {"query": q.query, "model_name": m.name, "response": result.response}
+                truth, metric = q.fields.get("ground_truth"), q.fields.get("metric")
+                if result.error is None:
+                    if canonical_metric(metric) == "code" and truth is not None:
+                        quality = await asyncio.to_thread(score, result.response, truth, metric, q.fields.get("choices"),
+                                                          settings.code_timeout)
+                    else:
+                        quality = score(result.response, truth, metric, q.fields.get("choices"))
+                    record["performance"] = quality
+                    record["response_time"] = round(result.seconds, 6)
+                else:
+                    record["performance"] = None
+                    record["response_time"] = None
+                    record["error"] = result.error
+                record["attempts"] = result.attempts
+                record["prompt_tokens"] = result.prompt_tokens
+                record["completion_tokens"] = result.completion_tokens
+                cost = _cost(m, result)
+                if cost is not None:
+                    record["cost"] = cost
+                for key, value in q.fields.items():
+                    record.setdefault(key, value)
+                sink.write(json.dumps(record, ensure_ascii=False) + "\n")
+                sink.flush()  # line by line: a crash or Ctrl-C loses nothing already answered
+                if bar is not None:
+                    bar.update(1)
+
+        try:
+            await asyncio.gather(*(worker() for _ in range(min(settings.concurrency, len(jobs)))))
+        finally:
+            if bar is not None:
+                bar.close()
+            for client in clients.values():
+                await client.aclose()
+
+
+def run_benchmark(queries: list[Query], models: list[ModelConfig], output: str | Path, settings: BenchmarkSettings,
+                  log=print) -> dict[str, "ModelSummary"]:
+    """Run every missing (query, model) pair, appending to `output`; return the summary of the file."""
+    asyncio.run(_run(queries, models, Path(output), settings, log))
+    return summarise_output(output, [m.name for m in models])
+
+
+def summarise_output(output: str | Path, model_names: list[str]) -> dict[str, "ModelSummary"]:
+    """Per-model summary of the whole output file, resumed runs included: for each pair its last
+    line counts (a success after a failure is a success)."""
+    latest: dict[tuple[str, str], dict] = {}
+    with open(output, encoding="utf-8") as handle:
+        for raw in handle:
+            if raw.strip():
+                obj = json.loads(raw)
+                key = (obj["query"], obj["model_name"])
+                if not (obj.get("error") and key in latest and not latest[key].get("error")):
+                    latest[key] = obj
+    summaries = {name: ModelSummary() for name in model_names}
+    for (_, name), obj in latest.items():
+        s = summaries.setdefault(name, ModelSummary())
+        s.count += 1
+        s.attempts += int(obj.get("attempts") or 0)
+        if obj.get("error"):
+            s.errors += 1
+            continue
+        s.times.append(float(obj["response_time"]))
+        if obj.get("performance") is None:
+            s.unscored += 1
+        else:
+            s.qualities.append(float(obj["performance"]))
+        if obj.get("cost") is not None:
+            s.cost += float(obj["cost"])
+            s.has_cost = True
+    return summaries
+
+
+def format_summary(summaries: dict[str, ModelSummary]) -> str:
+    import numpy as np
+
+    width = max([5] + [len(n) for n in summaries]) + 2
+    lines = [f"{'Model':<{width}}{'Count':>7}{'Quality':>9}{'Mean time':>11}{'p95 time':>10}{'Errors':>8}{'Unscored':>10}{'Cost USD':>11}"]
+    for name, s in summaries.items():
+        quality = f"{np.mean(s.qualities):.3f}" if s.qualities else "n/a"
+        mean_t = f"{np.mean(s.times):.2f}s" if s.times else "n/a"
+        p95 = f"{np.percentile(s.times, 95):.2f}s" if s.times else "n/a"
+        cost = f"{s.cost:.4f}" if s.has_cost else "n/a"
+        lines.append(f"{name:<{width}}{s.count:>7}{quality:>9}{mean_t:>11}{p95:>10}{s.errors:>8}{s.unscored:>10}{cost:>11}")
+    return "\n".join(lines)
