@@ -50,12 +50,16 @@ def sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
+# The Gemma GGUF carries no chat template, and llama.cpp's fallback is Llama-2's [INST] format,
+# which this model answers with template noise; its own turn format gives real answers.
+CHAT_FORMATS = {"gemma3-270m": "gemma"}
+
+
 def server_config(path: Path, alias: str, port: int, n_ctx: int, threads: int) -> dict:
-    return {
-        "host": "127.0.0.1",
-        "port": port,
-        "models": [{"model": str(path), "model_alias": alias, "n_ctx": n_ctx, "n_threads": threads, "verbose": False}],
-    }
+    model = {"model": str(path), "model_alias": alias, "n_ctx": n_ctx, "n_threads": threads, "verbose": False}
+    if alias in CHAT_FORMATS:
+        model["chat_format"] = CHAT_FORMATS[alias]
+    return {"host": "127.0.0.1", "port": port, "models": [model]}
 
 
 def wait_until_ready(url: str, process: subprocess.Popen, timeout: float) -> None:
