@@ -190,7 +190,9 @@ class Embedder:
 
     @property
     def dimension(self) -> int:
-        dim = self.model.get_sentence_embedding_dimension()
+        # sentence-transformers renamed the method in v5; support both.
+        getter = getattr(self.model, "get_embedding_dimension", None) or self.model.get_sentence_embedding_dimension
+        dim = getter()
         if dim is None:
             dim = int(self.encode_uncached(["dimension probe"]).shape[1])
         return int(dim)

@@ -111,7 +111,7 @@ _MC_PATTERNS = [
 def extract_choice(answer: str, n_choices: int = 10) -> str | None:
     """The letter an answer picks, or None. Case-insensitive: "the answer is b" picks B."""
     valid = LETTERS[:max(n_choices, 1)]
-    text = answer.strip()
+    text = answer.replace("*", "").strip()  # markdown emphasis: "**Answer:** D"
     for pattern in _MC_PATTERNS:
         for match in re.finditer(pattern, text, flags=re.IGNORECASE | re.MULTILINE):
             letter = match.group(1).upper()

@@ -29,6 +29,8 @@ class FakeLLMServer:
         self.hang_seconds = hang_seconds
         self.attempts: dict[tuple[str, str], int] = defaultdict(int)
         self.requests: list[dict] = []  # {"model", "query", "headers", "body"} per request
+        self.in_flight = 0
+        self.max_in_flight = 0
         self.port: int | None = None
         self._loop = None
         self._server = None
@@ -72,6 +74,14 @@ class FakeLLMServer:
         user = [m["content"] for m in request.get("messages", []) if m.get("role") == "user"]
         query = user[-1] if user else ""
         self.requests.append({"model": model, "query": query, "headers": headers, "body": request})
+        self.in_flight += 1
+        self.max_in_flight = max(self.max_in_flight, self.in_flight)
+        try:
+            return await self._answer(model, query, headers, writer)
+        finally:
+            self.in_flight -= 1
+
+    async def _answer(self, model, query, headers, writer) -> bool:
         key = (model, query)
         attempt = self.attempts[key]
         self.attempts[key] += 1
@@ -84,7 +94,9 @@ class FakeLLMServer:
         elif behaviour == "500":
             self._send(writer, 500, b'{"error":"boom"}')
         elif behaviour == "400":
-            self._send(writer, 400, b'{"error":"bad request"}')
+            # Like some real APIs, echo what was sent: the client must not copy this into its output.
+            echo = {"error": "bad request", "authorization": headers.get("authorization"), "x-api-key": headers.get("x-api-key")}
+            self._send(writer, 400, json.dumps(echo).encode())
         elif behaviour == "timeout":
             await asyncio.sleep(self.hang_seconds)
             return False
@@ -125,15 +137,17 @@ class FakeLLMServer:
         ready.wait(10)
         return self
 
+    async def _shutdown(self) -> None:
+        self._server.close()
+        tasks = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+
     def stop(self) -> None:
         if self._loop is not None:
-            def shutdown():
-                self._server.close()
-                for task in asyncio.all_tasks(self._loop):
-                    task.cancel()
-                self._loop.stop()
-
-            self._loop.call_soon_threadsafe(shutdown)
+            asyncio.run_coroutine_threadsafe(self._shutdown(), self._loop).result(5)
+            self._loop.call_soon_threadsafe(self._loop.stop)
             self._thread.join(5)
 
     @property
