@@ -27,6 +27,15 @@ MODEL_ALIASES = {
     "bge": "BAAI/bge-base-en-v1.5",
     "minilm": BUNDLED_MINILM_ID,
 }
+# Output dimensions of the aliased models, to check a set against a model without loading it.
+KNOWN_DIMENSIONS = {
+    "Qwen/Qwen3-Embedding-0.6B": 1024,
+    "thenlper/gte-base": 768,
+    "sentence-transformers/all-mpnet-base-v2": 768,
+    "intfloat/e5-base-v2": 768,
+    "BAAI/bge-base-en-v1.5": 768,
+    BUNDLED_MINILM_ID: 384,
+}
 DEFAULT_EMBEDDING_MODEL = "qwen3"
 # A team (or an offline CI) that always uses another model can set it once; every run prints and
 # records the resolved model, and validate.py / prepare_models.py refuse a set trained with another.

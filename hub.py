@@ -91,8 +91,22 @@ def repo_type_for(filename: str) -> tuple[str, str]:
 
 
 def download_models(repo_id: str, output_dir: str | Path, revision: str | None = None, token: str | None = None) -> list[Path]:
-    paths = [download_file(repo_id, ARTIFACT_FILES[kind], output_dir, "model", revision, token) for kind in ALGORITHMS]
-    check_artifact_set(output_dir)
+    """The three artifacts, staged beside `output_dir` and moved in only once all are fetched and
+    pass the artifact check: a failed download never replaces a working local set."""
+    output_dir = Path(output_dir)
+    output_dir.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix=".download-", dir=output_dir) as staging:
+        for kind in ALGORITHMS:
+            download_file(repo_id, ARTIFACT_FILES[kind], staging, "model", revision, token)
+        try:
+            check_artifact_set(staging)
+        except ArtifactError as exc:
+            raise ArtifactError(f"{repo_id}: {str(exc).replace(staging, repo_id)}") from None
+        paths = []
+        for kind in ALGORITHMS:
+            target = output_dir / ARTIFACT_FILES[kind]
+            os.replace(Path(staging) / ARTIFACT_FILES[kind], target)
+            paths.append(target)
     return paths
 
 
@@ -114,6 +128,34 @@ def check_artifact_set(model_dir: str | Path, kinds=ALGORITHMS) -> dict[str, dic
     if len(set(identities.values())) > 1:
         detail = ", ".join(f"{ARTIFACT_FILES[k]}: model={m} dim={d}" for k, (m, d) in identities.items())
         raise ArtifactError(f"{model_dir}: the files disagree with each other ({detail})")
+    return artifacts
+
+
+def check_set_for_embedding(model_dir: str | Path, embedding_model: str, log=print) -> dict[str, dict]:
+    """A complete, valid set made for the router's embedding model, or ArtifactError saying why not.
+
+    With metadata, the set must name that model (as a resolved hub id) and its dimension. A set
+    without metadata (trained elsewhere) passes on its feature dimension alone, with a warning."""
+    from embeddings import KNOWN_DIMENSIONS, resolve_model
+
+    artifacts = check_artifact_set(model_dir)
+    expected_id = resolve_model(embedding_model).model_id
+    expected_dim = KNOWN_DIMENSIONS.get(expected_id)
+    meta = decode_metadata(next(iter(artifacts.values())).get("metadata", {}))
+    if meta.get("embedding_model"):
+        if meta["embedding_model"] != expected_id:
+            raise ArtifactError(f"{model_dir}: trained with {meta['embedding_model']!r}, not {expected_id!r}")
+        if expected_dim is not None and meta.get("embedding_dim") != expected_dim:
+            raise ArtifactError(f"{model_dir}: embedding dimension {meta.get('embedding_dim')} is not {expected_dim}")
+        return artifacts
+    from models import feature_dim_of
+
+    if expected_dim is None:
+        raise ArtifactError(f"{model_dir}: no metadata, and the dimension of {expected_id!r} is not known to check it against")
+    dims = {feature_dim_of(kind, a) for kind, a in artifacts.items()} - {None}
+    if dims != {expected_dim + 14}:
+        raise ArtifactError(f"{model_dir}: feature dimension {sorted(dims)} does not match {expected_id} ({expected_dim} + 14)")
+    log(f"warning: {model_dir} carries no metadata (trained elsewhere): accepted on its feature dimension {expected_dim + 14}")
     return artifacts
 
 

@@ -1,0 +1,224 @@
+"""download_model.py, upload_model.py and prepare_models.py, run as real processes against a
+loopback server speaking the Hub's HTTP API (huggingface_hub follows $HF_ENDPOINT)."""
+
+import json
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from conftest import ROOT, write_jsonl
+from fake_hub import FakeHub
+
+from data_loader import DATA_REPO, MODELS_REPO
+from models import write_artifacts
+from test_models import synthetic_table
+from train import TrainSettings, train_from_table
+
+TOKEN = "hf_writer_token_123456"
+
+
+@pytest.fixture
+def hub():
+    server = FakeHub().start()
+    yield server
+    server.stop()
+
+
+def make_set(directory, embedding_model="sentence-transformers/all-MiniLM-L6-v2", dim=384):
+    table, _ = synthetic_table(n=60, dim=dim)
+    rng = np.random.default_rng(0)
+    vectors = {q: (v / np.linalg.norm(v)).astype(np.float32) for q, v in ((q, rng.standard_normal(dim)) for q in table.queries)}
+    trained = train_from_table(table, table.queries, lambda texts: np.array([vectors[t] for t in texts]),
+                               TrainSettings(knn_smoothing=5), {"embedding_model": embedding_model})
+    write_artifacts(directory, trained.artifacts)
+    return {p.name: p.read_bytes() for p in directory.iterdir()}
+
+
+@pytest.fixture(scope="module")
+def artifact_bytes(tmp_path_factory):
+    return make_set(tmp_path_factory.mktemp("set"))
+
+
+def script(hub, tmp_path, name, *args, env_extra=None):
+    env = {k: v for k, v in os.environ.items() if not k.startswith("HF_")}
+    env.update({"HF_ENDPOINT": hub.url, "HF_HOME": str(tmp_path / "hf-home"), "HF_HUB_DISABLE_TELEMETRY": "1"})
+    env.update(env_extra or {})
+    return subprocess.run([sys.executable, str(ROOT / name), *map(str, args)], capture_output=True, text=True,
+                          env=env, cwd=tmp_path, timeout=300)
+
+
+def test_download_checks_every_file(hub, tmp_path, artifact_bytes):
+    hub.add_repo(MODELS_REPO, artifact_bytes)
+    done = script(hub, tmp_path, "download_model.py", "--output-dir", "out")
+    assert done.returncode == 0, done.stderr
+    for name, content in artifact_bytes.items():
+        assert (tmp_path / "out" / name).read_bytes() == content
+    assert "pass the artifact check" in done.stdout
+
+
+def test_a_broken_file_is_named_and_nothing_is_replaced(hub, tmp_path, artifact_bytes):
+    broken = dict(artifact_bytes)
+    svm = json.loads(broken["svm_model.json"])
+    svm["kernel_type"] = "rbf"
+    broken["svm_model.json"] = json.dumps(svm).encode()
+    hub.add_repo(MODELS_REPO, broken)
+    (tmp_path / "out").mkdir()
+    (tmp_path / "out" / "knn_model.json").write_text("previous")
+    done = script(hub, tmp_path, "download_model.py", "--output-dir", "out")
+    assert done.returncode == 1 and "svm_model.json" in done.stderr and "kernel_type" in done.stderr
+    assert (tmp_path / "out" / "knn_model.json").read_text() == "previous"
+    del broken["kmeans_model.json"]
+    hub.add_repo(MODELS_REPO, broken)
+    done = script(hub, tmp_path, "download_model.py", "--output-dir", "out")
+    assert done.returncode == 1 and "kmeans_model.json" in done.stderr and "no such file" in done.stderr
+
+
+def test_single_file_and_data_files_from_the_dataset_repo(hub, tmp_path, artifact_bytes):
+    hub.add_repo(MODELS_REPO, artifact_bytes)
+    data = b'{"query": "q", "model_name": "a", "performance": 1.0}\n'
+    hub.add_repo(DATA_REPO, {"benchmark_training_data.jsonl": data, "validation_benchmark_with_gt.jsonl": data},
+                 repo_type="dataset")
+    done = script(hub, tmp_path, "download_model.py", "--output-dir", "one", "--file", "knn_model.json")
+    assert done.returncode == 0, done.stderr
+    assert (tmp_path / "one" / "knn_model.json").read_bytes() == artifact_bytes["knn_model.json"]
+    # The seed's Option 3 recipe, as written: a data file name goes to the data repo.
+    done = script(hub, tmp_path, "download_model.py", "--output-dir", "data/", "--file", "benchmark_training_data.jsonl")
+    assert done.returncode == 0, done.stderr
+    assert (tmp_path / "data" / "benchmark_training_data.jsonl").read_bytes() == data
+    done = script(hub, tmp_path, "download_model.py", "--output-dir", "both", "--training-data")
+    assert done.returncode == 0, done.stderr
+    assert sorted(p.name for p in (tmp_path / "both").iterdir()) == ["benchmark_training_data.jsonl",
+                                                                    "validation_benchmark_with_gt.jsonl"]
+    assert any(path.startswith("/datasets/") for _, path, _ in hub.requests)
+
+
+def test_missing_repo_unauthorised_and_offline_say_which_and_what_next(hub, tmp_path):
+    done = script(hub, tmp_path, "download_model.py", "--repo-id", "nobody/nothing")
+    assert done.returncode == 1 and "not found" in done.stderr and "python train.py" in done.stderr
+    done = script(hub, tmp_path, "download_model.py", "--token", "hf_wrong_token_999999")
+    assert done.returncode == 1 and "unauthorised" in done.stderr
+    assert "hf_wrong_token_999999" not in done.stdout + done.stderr  # a token is never echoed
+    done = script(hub, tmp_path, "download_model.py", env_extra={"HF_HUB_OFFLINE": "1"})
+    assert done.returncode == 1 and "cannot reach the Hub" in done.stderr and "python train.py" in done.stderr
+
+
+def test_upload_then_download_round_trip_with_model_card(hub, tmp_path, artifact_bytes):
+    model_dir = tmp_path / "models"
+    model_dir.mkdir()
+    for name, content in artifact_bytes.items():
+        (model_dir / name).write_bytes(content)
+    report = {"strategies": [{"name": "KNN Selection", "avg_quality": 0.61, "avg_objective": 0.6, "best_model_rate": 0.8}]}
+    (model_dir / "validation_report.json").write_text(json.dumps(report))
+    done = script(hub, tmp_path, "upload_model.py", "--model-dir", model_dir, "--repo-id", "tester/routers",
+                  env_extra={"HF_TOKEN": TOKEN})
+    assert done.returncode == 0, done.stderr
+    assert TOKEN not in done.stdout + done.stderr
+    card = hub.repos[("model", "tester/routers")].files["README.md"].decode()
+    assert "all-MiniLM-L6-v2" in card and "KNN Selection" in card and "0.610" in card
+    done = script(hub, tmp_path, "download_model.py", "--repo-id", "tester/routers", "--output-dir", "back")
+    assert done.returncode == 0, done.stderr
+    for name, content in artifact_bytes.items():
+        assert (tmp_path / "back" / name).read_bytes() == content
+
+
+def test_private_upload_needs_a_token_to_read(hub, tmp_path, artifact_bytes):
+    model_dir = tmp_path / "models"
+    model_dir.mkdir()
+    for name, content in artifact_bytes.items():
+        (model_dir / name).write_bytes(content)
+    done = script(hub, tmp_path, "upload_model.py", "--model-dir", model_dir, "--repo-id", "tester/secret",
+                  "--private", "--token", TOKEN)
+    assert done.returncode == 0, done.stderr
+    assert hub.repos[("model", "tester/secret")].private
+    assert "No validation report" in hub.repos[("model", "tester/secret")].files["README.md"].decode()
+    anonymous = script(hub, tmp_path, "download_model.py", "--repo-id", "tester/secret", "--output-dir", "a")
+    assert anonymous.returncode == 1 and "private" in anonymous.stderr
+    authorised = script(hub, tmp_path, "download_model.py", "--repo-id", "tester/secret", "--output-dir", "b",
+                        env_extra={"HF_TOKEN": TOKEN})
+    assert authorised.returncode == 0, authorised.stderr
+
+
+def test_upload_refuses_broken_or_inconsistent_sets_and_anonymous_writes(hub, tmp_path, artifact_bytes):
+    model_dir = tmp_path / "models"
+    model_dir.mkdir()
+    for name, content in artifact_bytes.items():
+        (model_dir / name).write_bytes(content)
+    other = make_set(tmp_path / "other", embedding_model="BAAI/bge-base-en-v1.5", dim=768)
+    (model_dir / "svm_model.json").write_bytes(other["svm_model.json"])
+    done = script(hub, tmp_path, "upload_model.py", "--model-dir", model_dir, "--repo-id", "tester/mixed", "--token", TOKEN)
+    assert done.returncode == 1 and "disagree" in done.stderr
+    assert ("model", "tester/mixed") not in hub.repos
+    (model_dir / "svm_model.json").write_text("{}")
+    done = script(hub, tmp_path, "upload_model.py", "--model-dir", model_dir, "--repo-id", "tester/mixed", "--token", TOKEN)
+    assert done.returncode == 1 and "svm_model.json" in done.stderr
+    (model_dir / "svm_model.json").write_bytes(artifact_bytes["svm_model.json"])
+    done = script(hub, tmp_path, "upload_model.py", "--model-dir", model_dir, "--repo-id", "tester/anon")
+    assert done.returncode == 1 and ("unauthorised" in done.stderr or "401" in done.stderr)
+
+
+def test_training_data_upload(hub, tmp_path):
+    data = write_jsonl(tmp_path / "bench.jsonl", [{"query": "q", "model_name": "a", "performance": 1.0},
+                                                  {"query": "q", "model_name": "b", "performance": 0.0}])
+    done = script(hub, tmp_path, "upload_model.py", "--training-data", "--data-file", data, "--data-repo",
+                  "tester/data", "--token", TOKEN)
+    assert done.returncode == 0, done.stderr
+    assert hub.repos[("dataset", "tester/data")].files["benchmark_training_data.jsonl"] == data.read_bytes()
+    bad = write_jsonl(tmp_path / "bad.jsonl", ["{nope"])
+    done = script(hub, tmp_path, "upload_model.py", "--training-data", "--data-file", bad, "--data-repo",
+                  "tester/data2", "--token", TOKEN)
+    assert done.returncode == 1 and "no usable" in done.stderr
+
+
+# --- prepare_models.py: the fallback chain ---------------------------------------------------------
+
+
+def test_prepare_uses_a_valid_local_set(hub, tmp_path, artifact_bytes):
+    local = tmp_path / "ml-models"
+    local.mkdir()
+    for name, content in artifact_bytes.items():
+        (local / name).write_bytes(content)
+    done = script(hub, tmp_path, "prepare_models.py", "--models-dir", local, "--embedding-model", "minilm")
+    assert done.returncode == 0, done.stderr
+    assert "path taken: local" in done.stdout and not hub.requests
+
+
+def test_prepare_downloads_when_the_local_set_is_for_another_model(hub, tmp_path, artifact_bytes):
+    local = tmp_path / "ml-models"
+    make_set(local, embedding_model="BAAI/bge-base-en-v1.5", dim=768)
+    hub.add_repo(MODELS_REPO, artifact_bytes)
+    done = script(hub, tmp_path, "prepare_models.py", "--models-dir", local, "--embedding-model", "minilm")
+    assert done.returncode == 0, done.stderr
+    assert "trained with 'BAAI/bge-base-en-v1.5'" in done.stdout and "path taken: download" in done.stdout
+    assert (local / "knn_model.json").read_bytes() == artifact_bytes["knn_model.json"]
+
+
+def test_prepare_refuses_a_download_for_another_model_and_trains(hub, tmp_path):
+    hub.add_repo(MODELS_REPO, make_set(tmp_path / "bge", embedding_model="BAAI/bge-base-en-v1.5", dim=768))
+    local = tmp_path / "ml-models"
+    done = script(hub, tmp_path, "prepare_models.py", "--models-dir", local, "--embedding-model", "minilm",
+                  "--data-file", ROOT / "examples/benchmark_output.jsonl", "--cache-dir", tmp_path / "cache")
+    assert done.returncode == 0, done.stderr
+    assert "download not usable" in done.stdout and "path taken: trained" in done.stdout
+    meta = json.loads((local / "svm_model.json").read_text())["metadata"]
+    assert meta["embedding_model"] == "sentence-transformers/all-MiniLM-L6-v2" and meta["embedding_dim"] == "384"
+
+
+def test_prepare_fails_only_when_all_three_fail(hub, tmp_path):
+    done = script(hub, tmp_path, "prepare_models.py", "--models-dir", tmp_path / "none", "--embedding-model", "minilm")
+    assert done.returncode == 1
+    assert "local:" in done.stderr and "download:" in done.stderr and "train:" in done.stderr
+
+
+def test_prepare_accepts_a_set_without_metadata_on_its_dimension_with_a_warning(hub, tmp_path, artifact_bytes):
+    local = tmp_path / "ml-models"
+    local.mkdir()
+    for name, content in artifact_bytes.items():
+        artifact = json.loads(content)
+        artifact.pop("metadata")
+        (local / name).write_text(json.dumps(artifact))
+    done = script(hub, tmp_path, "prepare_models.py", "--models-dir", local, "--embedding-model", "minilm")
+    assert done.returncode == 0 and "no metadata" in done.stdout and "path taken: local" in done.stdout
+    done = script(hub, tmp_path, "prepare_models.py", "--models-dir", local, "--embedding-model", "qwen3")
+    assert done.returncode == 1 and "feature dimension" in done.stderr + done.stdout

@@ -1,0 +1,72 @@
+#!/usr/bin/env python3
+"""Upload a trained router set (with a model card), or benchmark data, to the Hugging Face Hub.
+
+    python upload_model.py --model-dir models/ --repo-id your-org/your-models
+    python upload_model.py --training-data --data-file benchmark_output.jsonl --data-repo your-org/your-data
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from data_loader import DATA_REPO, MODELS_REPO, TRAINING_DATA_FILE, DataError, load_records
+from hub import HubError, check_artifact_set, model_card, upload_folder_files
+from models import ARTIFACT_FILES, ArtifactError
+
+REPORT_NAME = "validation_report.json"
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--model-dir", help="the set to upload")
+    p.add_argument("--repo-id", default=MODELS_REPO, help=f"models repo (default: {MODELS_REPO})")
+    p.add_argument("--private", action="store_true", help="create the repository private")
+    p.add_argument("--token", help="Hugging Face token (default: $HF_TOKEN)")
+    p.add_argument("--training-data", action="store_true", help="upload benchmark data (--data-file) instead")
+    p.add_argument("--data-file", help="benchmark JSONL to upload with --training-data")
+    p.add_argument("--data-repo", default=DATA_REPO, help=f"data repo, a dataset (default: {DATA_REPO})")
+    p.add_argument("--path-in-repo", default=TRAINING_DATA_FILE, help=f"name of the data file in the repo (default: {TRAINING_DATA_FILE})")
+    p.add_argument("--validation-report", help=f"validate.py --output-json report for the model card (default: MODEL_DIR/{REPORT_NAME} if present)")
+    return p
+
+
+def run(args: argparse.Namespace) -> int:
+    if args.training_data:
+        if not args.data_file:
+            raise DataError("--training-data needs --data-file")
+        records, report = load_records(args.data_file)  # refuses a file with no usable line
+        for line in report.summary_lines():
+            print(line)
+        url = upload_folder_files(args.data_repo, {args.path_in_repo: Path(args.data_file)}, "dataset", args.private,
+                                  args.token, f"Upload {args.path_in_repo} ({len(records)} lines)")
+        print(f"✓ Uploaded {args.data_file} to {args.data_repo} as {args.path_in_repo}: {url}")
+        return 0
+    if not args.model_dir:
+        raise DataError("--model-dir is required (or --training-data --data-file FILE)")
+    model_dir = Path(args.model_dir)
+    artifacts = check_artifact_set(model_dir)  # refuses a broken or inconsistent set
+    report_path = Path(args.validation_report) if args.validation_report else model_dir / REPORT_NAME
+    report = json.loads(report_path.read_text()) if report_path.exists() else None
+    files: dict[str, bytes | Path] = {ARTIFACT_FILES[k]: model_dir / ARTIFACT_FILES[k] for k in artifacts}
+    files["README.md"] = model_card(artifacts, report).encode()
+    if report is not None:
+        files[REPORT_NAME] = report_path
+    url = upload_folder_files(args.repo_id, files, "model", args.private, args.token, "Upload router selectors")
+    print(f"✓ Uploaded {', '.join(files)} to {args.repo_id}{' (private)' if args.private else ''}: {url}")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return run(args)
+    except (HubError, ArtifactError, DataError) as exc:
+        print(f"✗ Upload refused or failed: {exc}", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
