@@ -75,9 +75,13 @@ def main(argv: list[str] | None = None) -> int:
     if no_truth:
         print(f"note: {no_truth} queries have no ground_truth: their answers are recorded with performance null (unscored)")
     settings = BenchmarkSettings(
-        concurrency=args.concurrency, max_tokens=args.max_tokens, temperature=args.temperature, concise=args.concise,
+        concurrency=args.concurrency,
+        max_tokens=args.max_tokens,
+        temperature=args.temperature,
+        concise=args.concise,
         policy=RetryPolicy(timeout=args.timeout, retries=args.retries, backoff=args.backoff, max_backoff=args.max_backoff),
-        progress=not args.no_progress, code_timeout=args.code_timeout,
+        progress=not args.no_progress,
+        code_timeout=args.code_timeout,
     )
     try:
         summaries = run_benchmark(queries, models, args.output, settings)

@@ -318,9 +318,7 @@ def build_outcome_table(records: list[Record], report: LoadReport | None = None)
             failed_keys.add(key)
             continue
         if key in latest and report is not None:
-            report.duplicates.append(
-                (record.line_number, f"replaces line {latest[key].line_number} for model {record.model_name!r}")
-            )
+            report.duplicates.append((record.line_number, f"replaces line {latest[key].line_number} for model {record.model_name!r}"))
         if key in failed_keys and report is not None:
             report.superseded_errors += 1
         failed_keys.discard(key)

@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
 """Download a trained router set (or benchmark data) from the Hugging Face Hub.
 
-    python download_model.py --output-dir .cache/ml-models
-    python download_model.py --output-dir data/ --file benchmark_training_data.jsonl
+python download_model.py --output-dir .cache/ml-models
+python download_model.py --output-dir data/ --file benchmark_training_data.jsonl
 """
 
 from __future__ import annotations

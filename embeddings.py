@@ -44,6 +44,8 @@ EMBEDDING_MODEL_ENV = "ROUTER_EMBEDDING_MODEL"
 
 def default_embedding_model() -> str:
     return os.environ.get(EMBEDDING_MODEL_ENV) or DEFAULT_EMBEDDING_MODEL
+
+
 CACHE_FORMAT = 1
 
 
@@ -111,8 +113,7 @@ def load_sentence_transformer(source: ModelSource, device: str = "cpu", revision
             "then embed with the same model."
         )
         raise EmbeddingModelError(
-            f"could not load embedding model {source.model_id!r} from {source.load_from!r}: "
-            f"{type(exc).__name__}: {exc}. {hint}"
+            f"could not load embedding model {source.model_id!r} from {source.load_from!r}: {type(exc).__name__}: {exc}. {hint}"
         ) from None
 
 

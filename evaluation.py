@@ -137,8 +137,13 @@ def evaluate_baselines(table: EvalTable, ranking: list[str] | None) -> list[Stra
     else:
         always = [r for r in results if r.kind == "always"]
         top = max(always, key=lambda r: r.avg_objective)
-        best = evaluate_choices(f"Best single ({top.name[7:]}, chosen on test!)", "best_single",
-                                [top.name[7:]] * len(table.queries), table, note="chosen on the evaluated queries: optimistic")
+        best = evaluate_choices(
+            f"Best single ({top.name[7:]}, chosen on test!)",
+            "best_single",
+            [top.name[7:]] * len(table.queries),
+            table,
+            note="chosen on the evaluated queries: optimistic",
+        )
     results.append(best)
     return results
 

@@ -51,8 +51,7 @@ def _explain(exc: Exception, repo_id: str, filename: str | None = None) -> HubEr
     # LocalEntryNotFoundError (offline) is a subclass of EntryNotFoundError: test it first.
     if isinstance(exc, LocalEntryNotFoundError):
         return HubError(
-            f"cannot reach the Hub to fetch {what} (no network, or HF_HUB_OFFLINE is set). "
-            f"To train locally instead: {TRAIN_LOCALLY_HINT}"
+            f"cannot reach the Hub to fetch {what} (no network, or HF_HUB_OFFLINE is set). To train locally instead: {TRAIN_LOCALLY_HINT}"
         )
     if isinstance(exc, EntryNotFoundError):
         return HubError(f"{what}: no such file in the repository")
@@ -66,8 +65,9 @@ def _explain(exc: Exception, repo_id: str, filename: str | None = None) -> HubEr
     return HubError(f"{what}: {type(exc).__name__}: {exc}")
 
 
-def download_file(repo_id: str, filename: str, output_dir: str | Path, repo_type: str = "model",
-                  revision: str | None = None, token: str | None = None) -> Path:
+def download_file(
+    repo_id: str, filename: str, output_dir: str | Path, repo_type: str = "model", revision: str | None = None, token: str | None = None
+) -> Path:
     """One file into output_dir/filename (a plain copy, not a symlink into the Hub cache)."""
     from huggingface_hub import hf_hub_download
 
@@ -75,8 +75,9 @@ def download_file(repo_id: str, filename: str, output_dir: str | Path, repo_type
     output_dir.mkdir(parents=True, exist_ok=True)
     try:
         with tempfile.TemporaryDirectory(prefix=".hub-", dir=output_dir) as staging:
-            fetched = hf_hub_download(repo_id=repo_id, filename=filename, repo_type=repo_type, revision=revision,
-                                      token=_token(token), local_dir=staging)
+            fetched = hf_hub_download(
+                repo_id=repo_id, filename=filename, repo_type=repo_type, revision=revision, token=_token(token), local_dir=staging
+            )
             target = output_dir / filename
             target.parent.mkdir(parents=True, exist_ok=True)
             shutil.move(fetched, target)
@@ -162,10 +163,16 @@ def check_set_for_embedding(model_dir: str | Path, embedding_model: str, log=pri
 def model_card(artifacts: dict[str, dict], validation_report: dict | None) -> str:
     meta = decode_metadata(next(iter(artifacts.values())).get("metadata", {}))
     lines = [
-        "---", "tags: [llm-routing, semantic-router]", "---", "",
-        "# LLM router selectors (KNN, KMeans, SVM)", "",
-        "Files: " + ", ".join(f"`{ARTIFACT_FILES[k]}`" for k in artifacts), "",
-        "## Training", "",
+        "---",
+        "tags: [llm-routing, semantic-router]",
+        "---",
+        "",
+        "# LLM router selectors (KNN, KMeans, SVM)",
+        "",
+        "Files: " + ", ".join(f"`{ARTIFACT_FILES[k]}`" for k in artifacts),
+        "",
+        "## Training",
+        "",
         f"- Embedding model: `{meta.get('embedding_model', 'unknown')}` "
         f"({meta.get('embedding_dim', '?')} dims + {len(meta.get('categories', [])) or 14} category slots)",
         f"- Data: `{meta.get('data_file', 'unknown')}` (sha256 `{str(meta.get('data_sha256', '?'))[:16]}...`), "
@@ -173,7 +180,8 @@ def model_card(artifacts: dict[str, dict], validation_report: dict | None) -> st
         f"- Models: {', '.join(meta.get('models', [])) or 'unknown'}",
         f"- Objective: `{json.dumps(meta.get('objective', {}))}`",
         f"- Held out: `{json.dumps(meta.get('holdout', {}))}`",
-        f"- Tool version: {meta.get('tool_version', '?')}", "",
+        f"- Tool version: {meta.get('tool_version', '?')}",
+        "",
     ]
     if validation_report:
         lines += ["## Validation", "", "| Strategy | Avg quality | Avg objective | Best model % |", "|---|---|---|---|"]
@@ -185,8 +193,9 @@ def model_card(artifacts: dict[str, dict], validation_report: dict | None) -> st
     return "\n".join(lines)
 
 
-def upload_folder_files(repo_id: str, files: dict[str, bytes | Path], repo_type: str, private: bool,
-                        token: str | None, message: str) -> str:
+def upload_folder_files(
+    repo_id: str, files: dict[str, bytes | Path], repo_type: str, private: bool, token: str | None, message: str
+) -> str:
     from huggingface_hub import CommitOperationAdd, HfApi
 
     api = HfApi(token=_token(token))

@@ -28,8 +28,18 @@ from scoring import canonical_metric, score
 
 DEFAULT_ENDPOINT = "http://localhost:8000/v1"
 POOL_SHARD = 16
-MODEL_FIELDS = ("model_name", "performance", "response_time", "response", "error", "prompt_tokens",
-                "completion_tokens", "cost", "attempts", "total_tokens")
+MODEL_FIELDS = (
+    "model_name",
+    "performance",
+    "response_time",
+    "response",
+    "error",
+    "prompt_tokens",
+    "completion_tokens",
+    "cost",
+    "attempts",
+    "total_tokens",
+)
 
 
 class ConfigError(ValueError):
@@ -64,6 +74,7 @@ _VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 def expand_env(value, where: str):
     """Expand ${VAR} anywhere in strings, recursively; an unset variable is an error naming it."""
     if isinstance(value, str):
+
         def sub(match):
             name = match.group(1)
             if name not in os.environ:
@@ -78,8 +89,17 @@ def expand_env(value, where: str):
     return value
 
 
-_MODEL_KEYS = {"name", "endpoint", "api_key", "headers", "max_tokens", "temperature", "model",
-               "price_input_per_million", "price_output_per_million"}
+_MODEL_KEYS = {
+    "name",
+    "endpoint",
+    "api_key",
+    "headers",
+    "max_tokens",
+    "temperature",
+    "model",
+    "price_input_per_million",
+    "price_output_per_million",
+}
 
 
 def load_model_config(path: str | Path) -> list[ModelConfig]:
@@ -105,17 +125,21 @@ def load_model_config(path: str | Path) -> list[ModelConfig]:
         if not isinstance(headers, dict):
             raise ConfigError(f"{where}: 'headers' must be a mapping")
         try:
-            models.append(ModelConfig(
-                name=raw["name"],
-                endpoint=str(raw.get("endpoint") or DEFAULT_ENDPOINT),
-                api_key=raw.get("api_key") or None,
-                headers={str(k): str(v) for k, v in headers.items()},
-                max_tokens=None if raw.get("max_tokens") is None else int(raw["max_tokens"]),
-                temperature=None if raw.get("temperature") is None else float(raw["temperature"]),
-                api_model=raw.get("model"),
-                price_input_per_million=None if raw.get("price_input_per_million") is None else float(raw["price_input_per_million"]),
-                price_output_per_million=None if raw.get("price_output_per_million") is None else float(raw["price_output_per_million"]),
-            ))
+            models.append(
+                ModelConfig(
+                    name=raw["name"],
+                    endpoint=str(raw.get("endpoint") or DEFAULT_ENDPOINT),
+                    api_key=raw.get("api_key") or None,
+                    headers={str(k): str(v) for k, v in headers.items()},
+                    max_tokens=None if raw.get("max_tokens") is None else int(raw["max_tokens"]),
+                    temperature=None if raw.get("temperature") is None else float(raw["temperature"]),
+                    api_model=raw.get("model"),
+                    price_input_per_million=None if raw.get("price_input_per_million") is None else float(raw["price_input_per_million"]),
+                    price_output_per_million=None
+                    if raw.get("price_output_per_million") is None
+                    else float(raw["price_output_per_million"]),
+                )
+            )
         except (TypeError, ValueError) as exc:
             raise ConfigError(f"{where} ({raw['name']}): {exc}") from None
     names = [m.name for m in models]
@@ -257,8 +281,9 @@ class CallResult:
     error: str | None = None
 
 
-async def call_model(client, model: ModelConfig, messages: list[dict], max_tokens: int, temperature: float,
-                     policy: RetryPolicy, redact: Redactor) -> CallResult:
+async def call_model(
+    client, model: ModelConfig, messages: list[dict], max_tokens: int, temperature: float, policy: RetryPolicy, redact: Redactor
+) -> CallResult:
     import httpx
 
     headers = {"Content-Type": "application/json", **model.headers}
@@ -354,8 +379,9 @@ def _cost(model: ModelConfig, result: CallResult) -> float | None:
         return None
     if result.prompt_tokens is None or result.completion_tokens is None:
         return None
-    return (result.prompt_tokens * (model.price_input_per_million or 0.0)
-            + result.completion_tokens * (model.price_output_per_million or 0.0)) / 1e6
+    return (
+        result.prompt_tokens * (model.price_input_per_million or 0.0) + result.completion_tokens * (model.price_output_per_million or 0.0)
+    ) / 1e6
 
 
 async def _run(queries: list[Query], models: list[ModelConfig], output: Path, settings: BenchmarkSettings, log) -> None:
@@ -391,6 +417,7 @@ async def _run(queries: list[Query], models: list[ModelConfig], output: Path, se
     output.parent.mkdir(parents=True, exist_ok=True)
 
     with output.open("a", encoding="utf-8") as sink:
+
         async def worker(index: int):
             while True:
                 try:
@@ -398,16 +425,25 @@ async def _run(queries: list[Query], models: list[ModelConfig], output: Path, se
                 except asyncio.QueueEmpty:
                     return
                 max_tokens = settings.max_tokens if settings.max_tokens is not None else (m.max_tokens or 1024)
-                temperature = settings.temperature if settings.temperature is not None else (
-                    m.temperature if m.temperature is not None else 0.0)
-                result = await call_model(clients[m.endpoint][index % n_shards], m, build_messages(q, settings.concise), max_tokens,
-                                          temperature, settings.policy, redact)
+                temperature = (
+                    settings.temperature if settings.temperature is not None else (m.temperature if m.temperature is not None else 0.0)
+                )
+                result = await call_model(
+                    clients[m.endpoint][index % n_shards],
+                    m,
+                    build_messages(q, settings.concise),
+                    max_tokens,
+                    temperature,
+                    settings.policy,
+                    redact,
+                )
                 record = {"query": q.query, "model_name": m.name, "response": result.response}
                 truth, metric = q.fields.get("ground_truth"), q.fields.get("metric")
                 if result.error is None:
                     if canonical_metric(metric) == "code" and truth is not None:
-                        quality = await asyncio.to_thread(score, result.response, truth, metric, q.fields.get("choices"),
-                                                          settings.code_timeout)
+                        quality = await asyncio.to_thread(
+                            score, result.response, truth, metric, q.fields.get("choices"), settings.code_timeout
+                        )
                     else:
                         quality = score(result.response, truth, metric, q.fields.get("choices"))
                     record["performance"] = quality
@@ -439,8 +475,9 @@ async def _run(queries: list[Query], models: list[ModelConfig], output: Path, se
                     await client.aclose()
 
 
-def run_benchmark(queries: list[Query], models: list[ModelConfig], output: str | Path, settings: BenchmarkSettings,
-                  log=print) -> dict[str, "ModelSummary"]:
+def run_benchmark(
+    queries: list[Query], models: list[ModelConfig], output: str | Path, settings: BenchmarkSettings, log=print
+) -> dict[str, "ModelSummary"]:
     """Run every missing (query, model) pair, appending to `output`; return the summary of the file."""
     asyncio.run(_run(queries, models, Path(output), settings, log))
     return summarise_output(output, [m.name for m in models])

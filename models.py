@@ -72,8 +72,9 @@ class TrainingSet:
     objective: Objective
 
     @classmethod
-    def build(cls, table: OutcomeTable, queries: list[str], features: np.ndarray, objective: Objective,
-              ranking: list[tuple[str, float]]) -> "TrainingSet":
+    def build(
+        cls, table: OutcomeTable, queries: list[str], features: np.ndarray, objective: Objective, ranking: list[tuple[str, float]]
+    ) -> "TrainingSet":
         models = [m for m, _ in ranking]
         rank = {m: i for i, m in enumerate(models)}
         n, m = len(queries), len(models)
@@ -285,8 +286,7 @@ def check_kmeans(a: dict) -> None:
     _string_list(a["cluster_models"], "cluster_models")
     if len(a["cluster_models"]) < len(centroids):
         raise ArtifactError(
-            f"cluster_models has {len(a['cluster_models'])} entries for {len(centroids)} centroids: "
-            "the runtime fails on the missing ones"
+            f"cluster_models has {len(a['cluster_models'])} entries for {len(centroids)} centroids: the runtime fails on the missing ones"
         )
     if a["num_clusters"] != len(centroids):
         raise ArtifactError(f"num_clusters is {a['num_clusters']} but there are {len(centroids)} centroids")
@@ -298,11 +298,7 @@ def select_kmeans(a: dict, features: np.ndarray) -> Selection:
     if len(centroids) == 0:
         raise ArtifactError("kmeans: no centroids: the runtime treats the file as untrained")
     x = np.asarray(features, dtype=np.float64)
-    d2 = (
-        np.einsum("ij,ij->i", x, x)[:, None]
-        + np.einsum("ij,ij->i", centroids, centroids)[None, :]
-        - 2.0 * x @ centroids.T
-    )
+    d2 = np.einsum("ij,ij->i", x, x)[:, None] + np.einsum("ij,ij->i", centroids, centroids)[None, :] - 2.0 * x @ centroids.T
     nearest = np.argmin(d2, axis=1)
     sorted_d = np.sort(d2, axis=1)
     ties = int(np.sum(sorted_d[:, 1] == sorted_d[:, 0])) if centroids.shape[0] > 1 else 0
@@ -338,8 +334,16 @@ def _prototypes(ts: TrainingSet, xh: np.ndarray, max_prototypes: int, seed: int)
     return centres, targets, weights
 
 
-def train_svm(ts: TrainingSet, kernel: str = "rbf", gamma: float = 1.0, C: float = 0.1, epsilon: float = 0.05,
-              max_prototypes: int = 256, seed: int = 42, **_) -> TrainedSelector:
+def train_svm(
+    ts: TrainingSet,
+    kernel: str = "rbf",
+    gamma: float = 1.0,
+    C: float = 0.1,
+    epsilon: float = 0.05,
+    max_prototypes: int = 256,
+    seed: int = 42,
+    **_,
+) -> TrainedSelector:
     """One epsilon-SVR per model that predicts the model's objective from the normalised feature;
     the runtime's argmax over decision values then picks the model with the best predicted score.
 
@@ -374,8 +378,9 @@ def train_svm(ts: TrainingSet, kernel: str = "rbf", gamma: float = 1.0, C: float
         if kernel == "linear":
             linear.append({"model_name": model, "weights": (alpha @ support).tolist(), "rho": rho})
         else:
-            rbf.append({"model_name": model, "alpha": alpha.tolist(), "support_vectors": support.tolist(),
-                        "rho": rho, "gamma": float(gamma)})
+            rbf.append(
+                {"model_name": model, "alpha": alpha.tolist(), "support_vectors": support.tolist(), "rho": rho, "gamma": float(gamma)}
+            )
     artifact = {
         "algorithm": "svm",
         "trained": True,
@@ -395,7 +400,7 @@ def check_svm(a: dict) -> None:
     _require(a, {"algorithm": str, "trained": bool, "model_names": list, "kernel_type": str, "gamma": "float"})
     _string_list(a["model_names"], "model_names")
     if a["kernel_type"] not in ("Rbf", "Linear"):
-        raise ArtifactError(f"kernel_type must be exactly \"Rbf\" or \"Linear\", got {a['kernel_type']!r}")
+        raise ArtifactError(f'kernel_type must be exactly "Rbf" or "Linear", got {a["kernel_type"]!r}')
     dims = set()
     for i, c in enumerate(a.get("linear_classifiers") or []):
         where = f"linear_classifiers[{i}]"
@@ -457,9 +462,19 @@ def select_svm(a: dict, features: np.ndarray) -> Selection:
 
 # Fields the Go loader knows, with their types: a known field of the wrong type fails the load.
 _GO_TYPES = {
-    "version": str, "algorithm": str, "trained": bool, "input_dim": "int", "k": "int", "num_clusters": "int",
-    "kernel": str, "efficiency_weight": "float", "gamma": "float", "n_clusters": "int", "feature_dim": "int",
-    "C": "float", "n_classes": "int",
+    "version": str,
+    "algorithm": str,
+    "trained": bool,
+    "input_dim": "int",
+    "k": "int",
+    "num_clusters": "int",
+    "kernel": str,
+    "efficiency_weight": "float",
+    "gamma": "float",
+    "n_clusters": "int",
+    "feature_dim": "int",
+    "C": "float",
+    "n_classes": "int",
 }
 
 

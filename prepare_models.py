@@ -19,8 +19,16 @@ from hub import HubError, check_set_for_embedding, download_models
 from models import ArtifactError
 
 
-def prepare(models_dir: Path, embedding_model: str, repo_id: str, data_file: str | None, token: str | None,
-            revision: str | None = None, cache_dir: str | None = None, log=print) -> str:
+def prepare(
+    models_dir: Path,
+    embedding_model: str,
+    repo_id: str,
+    data_file: str | None,
+    token: str | None,
+    revision: str | None = None,
+    cache_dir: str | None = None,
+    log=print,
+) -> str:
     """Returns the path taken: "local", "download" or "trained". Raises RuntimeError when all fail."""
     reasons = []
     try:
@@ -72,8 +80,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--token", help="Hugging Face token (default: $HF_TOKEN)")
     args = p.parse_args(argv)
     try:
-        path = prepare(Path(args.models_dir), args.embedding_model, args.repo_id, args.data_file, args.token,
-                       args.revision, args.cache_dir)
+        path = prepare(Path(args.models_dir), args.embedding_model, args.repo_id, args.data_file, args.token, args.revision, args.cache_dir)
     except RuntimeError as exc:
         print(f"✗ {exc}", file=sys.stderr)
         return 1

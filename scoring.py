@@ -24,13 +24,27 @@ from collections import Counter
 from fractions import Fraction
 
 METRIC_ALIASES = {
-    "exact": "exact", "exact_match": "exact", "em": "exact", "contains": "exact", "default": "exact",
-    "multiple_choice": "multiple_choice", "mc": "multiple_choice", "mcq": "multiple_choice", "choice": "multiple_choice",
-    "number": "number", "numeric": "number", "gsm8k": "number",
-    "math": "math", "latex": "math",
-    "f1": "f1", "token_f1": "f1",
-    "code": "code", "humaneval": "code", "mbpp": "code",
-    "keywords": "keywords", "keyword": "keywords",
+    "exact": "exact",
+    "exact_match": "exact",
+    "em": "exact",
+    "contains": "exact",
+    "default": "exact",
+    "multiple_choice": "multiple_choice",
+    "mc": "multiple_choice",
+    "mcq": "multiple_choice",
+    "choice": "multiple_choice",
+    "number": "number",
+    "numeric": "number",
+    "gsm8k": "number",
+    "math": "math",
+    "latex": "math",
+    "f1": "f1",
+    "token_f1": "f1",
+    "code": "code",
+    "humaneval": "code",
+    "mbpp": "code",
+    "keywords": "keywords",
+    "keyword": "keywords",
 }
 METRICS = sorted(set(METRIC_ALIASES.values()))
 LETTERS = string.ascii_uppercase
@@ -56,8 +70,13 @@ def score(answer: str | None, ground_truth, metric: str | None = None, choices=N
     if kind == "keywords":
         return score_keywords(answer, ground_truth)
     alternatives = ground_truth if isinstance(ground_truth, list) else [ground_truth]
-    scorer = {"exact": score_exact, "multiple_choice": lambda a, g: score_multiple_choice(a, g, choices),
-              "number": score_number, "math": score_math, "f1": score_f1}[kind]
+    scorer = {
+        "exact": score_exact,
+        "multiple_choice": lambda a, g: score_multiple_choice(a, g, choices),
+        "number": score_number,
+        "math": score_math,
+        "f1": score_f1,
+    }[kind]
     return max((scorer(answer, alt) for alt in alternatives), default=0.0)
 
 
@@ -110,7 +129,7 @@ _MC_PATTERNS = [
 
 def extract_choice(answer: str, n_choices: int = 10) -> str | None:
     """The letter an answer picks, or None. Case-insensitive: "the answer is b" picks B."""
-    valid = LETTERS[:max(n_choices, 1)]
+    valid = LETTERS[: max(n_choices, 1)]
     text = answer.replace("*", "").strip()  # markdown emphasis: "**Answer:** D"
     for pattern in _MC_PATTERNS:
         for match in re.finditer(pattern, text, flags=re.IGNORECASE | re.MULTILINE):
@@ -208,9 +227,22 @@ def normalise_latex(expr: str) -> str:
     s = _as_text(expr).strip().strip("$")
     s = re.sub(r"\\text\{([^}]*)\}", r"\1", s)
     s = re.sub(r"\\mbox\{([^}]*)\}", r"\1", s)
-    for old, new in (("\\left", ""), ("\\right", ""), ("\\!", ""), ("\\,", ""), ("\\;", ""), ("\\ ", ""),
-                     ("dfrac", "frac"), ("tfrac", "frac"), ("^\\circ", ""), ("^{\\circ}", ""), ("\\%", ""), ("%", ""),
-                     ("\\$", ""), ("\\displaystyle", "")):
+    for old, new in (
+        ("\\left", ""),
+        ("\\right", ""),
+        ("\\!", ""),
+        ("\\,", ""),
+        ("\\;", ""),
+        ("\\ ", ""),
+        ("dfrac", "frac"),
+        ("tfrac", "frac"),
+        ("^\\circ", ""),
+        ("^{\\circ}", ""),
+        ("\\%", ""),
+        ("%", ""),
+        ("\\$", ""),
+        ("\\displaystyle", ""),
+    ):
         s = s.replace(old, new)
     s = re.sub(r"\\frac(\d)(\d)", r"\\frac{\1}{\2}", s)  # \frac12 -> \frac{1}{2}
     s = re.sub(r"\\frac\{([^{}]*)\}(\d)", r"\\frac{\1}{\2}", s)

@@ -76,8 +76,9 @@ def wait_until_ready(url: str, process: subprocess.Popen, timeout: float) -> Non
     raise SystemExit(f"llama_cpp.server did not answer on {url} within {timeout:.0f}s")
 
 
-def start_servers(port: int, cache_dir: Path, n_ctx: int = 2048, threads: int = 1, log_file=None,
-                  timeout: float = 120.0) -> tuple[list[subprocess.Popen], dict[str, str]]:
+def start_servers(
+    port: int, cache_dir: Path, n_ctx: int = 2048, threads: int = 1, log_file=None, timeout: float = 120.0
+) -> tuple[list[subprocess.Popen], dict[str, str]]:
     """One llama_cpp.server per model (ports `port`, `port + 1`), so neither waits for the other
     to be swapped in and each latency is the model's own. Returns once both answer."""
     processes, urls = [], {}
@@ -85,10 +86,13 @@ def start_servers(port: int, cache_dir: Path, n_ctx: int = 2048, threads: int = 
         for offset, (alias, path) in enumerate(model_files(cache_dir).items()):
             config_path = cache_dir / f"llama_server_{alias}.json"
             config_path.write_text(json.dumps(server_config(path, alias, port + offset, n_ctx, threads), indent=2))
-            processes.append(subprocess.Popen(
-                [sys.executable, "-m", "llama_cpp.server", "--config_file", str(config_path)],
-                stdout=log_file or subprocess.DEVNULL, stderr=subprocess.STDOUT,
-            ))
+            processes.append(
+                subprocess.Popen(
+                    [sys.executable, "-m", "llama_cpp.server", "--config_file", str(config_path)],
+                    stdout=log_file or subprocess.DEVNULL,
+                    stderr=subprocess.STDOUT,
+                )
+            )
             urls[alias] = f"http://127.0.0.1:{port + offset}/v1"
         for process, url in zip(processes, urls.values()):
             wait_until_ready(url, process, timeout)

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Train the KNN, KMeans and SVM selectors from benchmark JSONL and write runtime-exact JSON.
 
-    python train.py --data-file examples/benchmark_output.jsonl --output-dir models/ --embedding-model minilm
+python train.py --data-file examples/benchmark_output.jsonl --output-dir models/ --embedding-model minilm
 """
 
 from __future__ import annotations
@@ -12,8 +12,6 @@ import sys
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
-
-import numpy as np
 
 from data_loader import (
     CATEGORIES,
@@ -33,7 +31,17 @@ from data_loader import (
     split_queries,
 )
 from embeddings import EMBEDDING_MODEL_ENV, Embedder, EmbeddingModelError, default_embedding_model
-from models import ALGORITHMS, TOOL_VERSION, SELECTORS, ArtifactError, TrainingError, TrainingSet, build_features, encode_metadata, write_artifacts
+from models import (
+    ALGORITHMS,
+    SELECTORS,
+    TOOL_VERSION,
+    ArtifactError,
+    TrainingError,
+    TrainingSet,
+    build_features,
+    encode_metadata,
+    write_artifacts,
+)
 
 
 @dataclass
@@ -54,8 +62,13 @@ class TrainSettings:
         return {
             "knn": {"k": self.knn_k, "smoothing": self.knn_smoothing},
             "kmeans": {"clusters": self.kmeans_clusters, "seed": self.seed},
-            "svm": {"kernel": self.svm_kernel, "gamma": self.svm_gamma, "C": self.svm_c,
-                    "max_prototypes": self.svm_prototypes, "seed": self.seed},
+            "svm": {
+                "kernel": self.svm_kernel,
+                "gamma": self.svm_gamma,
+                "C": self.svm_c,
+                "max_prototypes": self.svm_prototypes,
+                "seed": self.seed,
+            },
         }[kind]
 
 
@@ -71,8 +84,9 @@ class TrainedSet:
     estimators: dict = field(default_factory=dict)
 
 
-def train_from_table(table: OutcomeTable, train_queries: list[str], embed, settings: TrainSettings,
-                     metadata: dict | None = None) -> TrainedSet:
+def train_from_table(
+    table: OutcomeTable, train_queries: list[str], embed, settings: TrainSettings, metadata: dict | None = None
+) -> TrainedSet:
     """Train the selectors on `train_queries` of `table`. `embed(texts) -> float32 matrix`.
 
     The objective's `ref` comes from these training queries only, and travels in the metadata.
@@ -81,9 +95,7 @@ def train_from_table(table: OutcomeTable, train_queries: list[str], embed, setti
     objective = fit_objective(train_table, settings.quality_weight, settings.efficiency)
     labels = label_queries(train_table, objective)
     if len(train_table.models) < 2:
-        raise TrainingError(
-            f"the training data has {len(train_table.models)} model(s) with scored outcomes; routing needs at least two"
-        )
+        raise TrainingError(f"the training data has {len(train_table.models)} model(s) with scored outcomes; routing needs at least two")
     if not labels.queries:
         raise TrainingError("no training query has outcomes for two or more models: nothing to learn about choosing")
     notes = []
@@ -154,8 +166,7 @@ def run(args: argparse.Namespace) -> int:
         "embedding_model": embedder.model_id,
         "data_file": data_file.name,
         "data_sha256": file_sha256(data_file),
-        "holdout": {"fraction": args.holdout, "seed": args.seed, "count": len(held_out),
-                    "digest": query_set_digest(held_out)},
+        "holdout": {"fraction": args.holdout, "seed": args.seed, "count": len(held_out), "digest": query_set_digest(held_out)},
     }
     trained = train_from_table(table, train_queries, embedder.embed, settings, metadata)
     log(f"Embedding model: {embedder.model_id} (cache: {embedder.cache_hits} hits, {embedder.cache_misses} new)")
@@ -175,26 +186,45 @@ def add_training_arguments(p: argparse.ArgumentParser) -> None:
     """Selector and objective flags, shared by train.py and validate.py --cross-validate."""
     p.add_argument("--algorithm", choices=("all",) + ALGORITHMS, default="all")
     p.add_argument("--knn-k", type=int, default=5)
-    p.add_argument("--knn-smoothing", type=int, default=DEFAULTS.knn_smoothing,
-                   help="label each KNN row with the best model of its N nearest training queries (1 = its own)")
+    p.add_argument(
+        "--knn-smoothing",
+        type=int,
+        default=DEFAULTS.knn_smoothing,
+        help="label each KNN row with the best model of its N nearest training queries (1 = its own)",
+    )
     p.add_argument("--kmeans-clusters", type=int, default=8)
     p.add_argument("--svm-kernel", choices=("rbf", "linear"), default="rbf")
     p.add_argument("--svm-gamma", type=float, default=DEFAULTS.svm_gamma)
     p.add_argument("--svm-c", type=float, default=DEFAULTS.svm_c, help="SVR regularisation C")
-    p.add_argument("--svm-prototypes", type=int, default=DEFAULTS.svm_prototypes,
-                   help="at most this many training points per SVM regressor (micro-cluster centres beyond it)")
+    p.add_argument(
+        "--svm-prototypes",
+        type=int,
+        default=DEFAULTS.svm_prototypes,
+        help="at most this many training points per SVM regressor (micro-cluster centres beyond it)",
+    )
     p.add_argument("--quality-weight", type=float, default=DEFAULT_QUALITY_WEIGHT)
-    p.add_argument("--efficiency", choices=("latency", "cost"), default="latency",
-                   help="what the efficiency term of the objective measures (default: latency)")
+    p.add_argument(
+        "--efficiency",
+        choices=("latency", "cost"),
+        default="latency",
+        help="what the efficiency term of the objective measures (default: latency)",
+    )
     p.add_argument("--seed", type=int, default=42)
 
 
 def settings_from_args(args: argparse.Namespace) -> TrainSettings:
     return TrainSettings(
         algorithms=ALGORITHMS if args.algorithm == "all" else (args.algorithm,),
-        knn_k=args.knn_k, knn_smoothing=args.knn_smoothing, kmeans_clusters=args.kmeans_clusters,
-        svm_kernel=args.svm_kernel, svm_gamma=args.svm_gamma, svm_c=args.svm_c, svm_prototypes=args.svm_prototypes,
-        quality_weight=args.quality_weight, efficiency=args.efficiency, seed=args.seed,
+        knn_k=args.knn_k,
+        knn_smoothing=args.knn_smoothing,
+        kmeans_clusters=args.kmeans_clusters,
+        svm_kernel=args.svm_kernel,
+        svm_gamma=args.svm_gamma,
+        svm_c=args.svm_c,
+        svm_prototypes=args.svm_prototypes,
+        quality_weight=args.quality_weight,
+        efficiency=args.efficiency,
+        seed=args.seed,
     )
 
 
@@ -202,9 +232,11 @@ def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--data-file", help="benchmark JSONL (default: download %s from the Hub)" % TRAINING_DATA_FILE)
     p.add_argument("--output-dir", default="models/", help="where the three JSON files go (default: models/)")
-    p.add_argument("--embedding-model", default=default_embedding_model(),
-                   help="qwen3 (default, or $%s), gte, mpnet, e5, bge, minilm (bundled, offline), a hub id or a "
-                        "local path" % EMBEDDING_MODEL_ENV)
+    p.add_argument(
+        "--embedding-model",
+        default=default_embedding_model(),
+        help="qwen3 (default, or $%s), gte, mpnet, e5, bge, minilm (bundled, offline), a hub id or a local path" % EMBEDDING_MODEL_ENV,
+    )
     p.add_argument("--cache-dir", help="downloads and the embedding cache (default: .cache)")
     add_training_arguments(p)
     p.add_argument("--holdout", type=float, default=0.0, help="fraction of queries held out for validate.py (default 0)")

@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
 """Upload a trained router set (with a model card), or benchmark data, to the Hugging Face Hub.
 
-    python upload_model.py --model-dir models/ --repo-id your-org/your-models
-    python upload_model.py --training-data --data-file benchmark_output.jsonl --data-repo your-org/your-data
+python upload_model.py --model-dir models/ --repo-id your-org/your-models
+python upload_model.py --training-data --data-file benchmark_output.jsonl --data-repo your-org/your-data
 """
 
 from __future__ import annotations
@@ -29,7 +29,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--data-file", help="benchmark JSONL to upload with --training-data")
     p.add_argument("--data-repo", default=DATA_REPO, help=f"data repo, a dataset (default: {DATA_REPO})")
     p.add_argument("--path-in-repo", default=TRAINING_DATA_FILE, help=f"name of the data file in the repo (default: {TRAINING_DATA_FILE})")
-    p.add_argument("--validation-report", help=f"validate.py --output-json report for the model card (default: MODEL_DIR/{REPORT_NAME} if present)")
+    p.add_argument(
+        "--validation-report", help=f"validate.py --output-json report for the model card (default: MODEL_DIR/{REPORT_NAME} if present)"
+    )
     return p
 
 
@@ -40,8 +42,14 @@ def run(args: argparse.Namespace) -> int:
         records, report = load_records(args.data_file)  # refuses a file with no usable line
         for line in report.summary_lines():
             print(line)
-        url = upload_folder_files(args.data_repo, {args.path_in_repo: Path(args.data_file)}, "dataset", args.private,
-                                  args.token, f"Upload {args.path_in_repo} ({len(records)} lines)")
+        url = upload_folder_files(
+            args.data_repo,
+            {args.path_in_repo: Path(args.data_file)},
+            "dataset",
+            args.private,
+            args.token,
+            f"Upload {args.path_in_repo} ({len(records)} lines)",
+        )
         print(f"✓ Uploaded {args.data_file} to {args.data_repo} as {args.path_in_repo}: {url}")
         return 0
     if not args.model_dir:

@@ -32,8 +32,8 @@ from data_loader import (
 )
 from embeddings import Embedder, EmbeddingModelError, random_unit_vectors, resolve_model
 from evaluation import EvalTable, StrategyResult, evaluate_baselines, evaluate_choices, routing_benefits
-from train import add_training_arguments, settings_from_args, train_from_table
 from models import ALGORITHMS, ARTIFACT_FILES, ArtifactError, build_features, decode_metadata, feature_dim_of, load_artifact, select
+from train import add_training_arguments, settings_from_args, train_from_table
 
 BOLD, RESET = "\033[1m", "\033[0m"
 
@@ -58,13 +58,16 @@ def load_selectors(models_dir: Path, algorithms: list[str]) -> LoadedSelectors:
     for kind, meta in metas.items():
         for key in ("embedding_model", "feature_dim", "categories", "objective"):
             if meta.get(key) != metadata.get(key):
-                failed[kind] = f"{ARTIFACT_FILES[kind]}: metadata {key} {meta.get(key)!r} disagrees with the other files ({metadata.get(key)!r})"
+                failed[kind] = (
+                    f"{ARTIFACT_FILES[kind]}: metadata {key} {meta.get(key)!r} disagrees with the other files ({metadata.get(key)!r})"
+                )
                 artifacts.pop(kind, None)
                 break
     missing_meta = [k for k in artifacts if k not in metas]
     if missing_meta:
         warnings.append(
-            "no metadata in " + ", ".join(ARTIFACT_FILES[k] for k in missing_meta)
+            "no metadata in "
+            + ", ".join(ARTIFACT_FILES[k] for k in missing_meta)
             + " (trained elsewhere): embedding model, category order and objective cannot be checked"
         )
     return LoadedSelectors(artifacts, failed, metadata, warnings)
@@ -94,7 +97,9 @@ def choose_eval_queries(table, metadata: dict, data_sha: str, test_split: float,
         if query_set_digest(held_out) != holdout.get("digest"):
             raise DataError("the recorded held-out split could not be reproduced from this file")
         queries = held_out
-        notes.append(f"evaluating the {len(held_out)} queries held out at training time (fraction {holdout['fraction']}, seed {holdout['seed']})")
+        notes.append(
+            f"evaluating the {len(held_out)} queries held out at training time (fraction {holdout['fraction']}, seed {holdout['seed']})"
+        )
     elif metadata.get("train_query_hashes"):
         seen = set(metadata["train_query_hashes"])
         unseen = [q for q in queries if query_hash(q)[:12] not in seen]
@@ -177,8 +182,11 @@ def plot_results(results: list[StrategyResult], path: Path, title: str) -> None:
     if x_of is None:
         # No efficiency data: quality per strategy as a bar chart.
         ordered = sorted(results, key=lambda r: r.avg_quality)
-        ax.barh([r.name for r in ordered], [r.avg_quality for r in ordered],
-                color=["tab:green" if r.kind == "selector" else "tab:gray" if r.kind == "always" else "tab:blue" for r in ordered])
+        ax.barh(
+            [r.name for r in ordered],
+            [r.avg_quality for r in ordered],
+            color=["tab:green" if r.kind == "selector" else "tab:gray" if r.kind == "always" else "tab:blue" for r in ordered],
+        )
         ax.set_xlabel("average quality")
     else:
         pts = sorted(((x_of(r), r.avg_quality) for r in singles))
@@ -189,8 +197,13 @@ def plot_results(results: list[StrategyResult], path: Path, title: str) -> None:
                 best_q = q
         if frontier:
             ax.plot(*zip(*frontier), "--", color="gray", label="single-model frontier")
-        styles = {"always": ("o", "tab:gray"), "selector": ("*", "tab:red"), "oracle": ("D", "tab:green"),
-                  "random": ("s", "tab:blue"), "best_single": ("^", "black")}
+        styles = {
+            "always": ("o", "tab:gray"),
+            "selector": ("*", "tab:red"),
+            "oracle": ("D", "tab:green"),
+            "random": ("s", "tab:blue"),
+            "best_single": ("^", "black"),
+        }
         for r in results:
             marker, color = styles[r.kind]
             ax.scatter(x_of(r), r.avg_quality, marker=marker, color=color, s=140 if r.kind == "selector" else 60, zorder=3)
@@ -225,8 +238,9 @@ def _fetch(args, log) -> tuple[Path, Path]:
     return models_dir, data_file
 
 
-def evaluate_once(table, loaded: LoadedSelectors, queries: list[str], features: np.ndarray, objective: Objective,
-                  ranking: list[str] | None) -> tuple[list[StrategyResult], dict]:
+def evaluate_once(
+    table, loaded: LoadedSelectors, queries: list[str], features: np.ndarray, objective: Objective, ranking: list[str] | None
+) -> tuple[list[StrategyResult], dict]:
     eval_table = EvalTable.build(table, queries, table.models, objective)
     results = evaluate_baselines(eval_table, ranking)
     selector_results, failed = evaluate_selectors(loaded, features, eval_table)
@@ -251,13 +265,15 @@ def cross_validate(args, table, embedder_fn, log) -> dict:
             log(f"fold {fold}: {kind} failed: {why}")
         for r in results:
             name = "Best single (chosen on train)" if r.kind == "best_single" else r.name
-            per_strategy.setdefault(name, []).append({"avg_quality": r.avg_quality, "avg_objective": r.avg_objective,
-                                                      "best_model_rate": r.best_model_rate})
+            per_strategy.setdefault(name, []).append(
+                {"avg_quality": r.avg_quality, "avg_objective": r.avg_objective, "best_model_rate": r.best_model_rate}
+            )
         log(f"  fold {fold + 1}/{k}: {len(train_q)} train, {len(test_q)} evaluated")
     summary = {}
     for name, rows in per_strategy.items():
-        summary[name] = {key: {"mean": float(np.mean([r[key] for r in rows])), "std": float(np.std([r[key] for r in rows]))}
-                         for key in rows[0]}
+        summary[name] = {
+            key: {"mean": float(np.mean([r[key] for r in rows])), "std": float(np.std([r[key] for r in rows]))} for key in rows[0]
+        }
     return summary
 
 
@@ -286,7 +302,9 @@ def run(args: argparse.Namespace) -> int:
         print(f"{'Strategy':<44}{'Quality':>16}{'Objective':>16}{'Best Model %':>16}")
         for name, stats in sorted(summary.items(), key=lambda kv: -kv[1]["avg_quality"]["mean"]):
             q, o, b = stats["avg_quality"], stats["avg_objective"], stats["best_model_rate"]
-            print(f"{name:<44}{q['mean']:>9.3f} ±{q['std']:.3f}{o['mean']:>9.3f} ±{o['std']:.3f}{100 * b['mean']:>9.1f}% ±{100 * b['std']:.1f}")
+            quality, objective = f"{q['mean']:.3f} ±{q['std']:.3f}", f"{o['mean']:.3f} ±{o['std']:.3f}"
+            best = f"{100 * b['mean']:.1f}% ±{100 * b['std']:.1f}"
+            print(f"{name:<44}{quality:>16}{objective:>16}{best:>16}")
         if args.output_json:
             Path(args.output_json).write_text(json.dumps({"cross_validation": summary}, indent=2))
         return 0
@@ -351,11 +369,18 @@ def run(args: argparse.Namespace) -> int:
     print(f"\nObjective: {objective.describe()}")
     if args.output_json:
         payload = {
-            "data_file": str(data_file), "models_dir": str(models_dir), "embedding_model": embedding_id,
-            "objective": objective.to_dict(), "n_queries": len(plan.queries), "models": table.models,
-            "coverage_notes": [n.replace(BOLD, "").replace(RESET, "") for n in plan.notes], "overlap": plan.overlap,
-            "strategies": [r.to_dict() for r in results], "failed": failed,
-            "benefits": [vars(b) for b in routing_benefits(results)], "seed": args.seed,
+            "data_file": str(data_file),
+            "models_dir": str(models_dir),
+            "embedding_model": embedding_id,
+            "objective": objective.to_dict(),
+            "n_queries": len(plan.queries),
+            "models": table.models,
+            "coverage_notes": [n.replace(BOLD, "").replace(RESET, "") for n in plan.notes],
+            "overlap": plan.overlap,
+            "strategies": [r.to_dict() for r in results],
+            "failed": failed,
+            "benefits": [vars(b) for b in routing_benefits(results)],
+            "seed": args.seed,
             "random_embeddings": bool(args.no_embeddings),
         }
         Path(args.output_json).write_text(json.dumps(payload, indent=2))

@@ -38,8 +38,10 @@ def main() -> int:
     p.add_argument("--profile", action="store_true", help="print where the client's time goes")
     args = p.parse_args()
     port = free_port()
-    server = subprocess.Popen([sys.executable, str(ROOT / "tests/fake_llm_server.py"), "--port", str(port),
-                               "--latency", str(args.latency)], stdout=subprocess.PIPE)
+    server = subprocess.Popen(
+        [sys.executable, str(ROOT / "tests/fake_llm_server.py"), "--port", str(port), "--latency", str(args.latency)],
+        stdout=subprocess.PIPE,
+    )
     server.stdout.readline()  # "listening on ..."
     try:
         model = ModelConfig(name="m", endpoint=f"http://127.0.0.1:{port}/v1")
@@ -59,8 +61,10 @@ def main() -> int:
                 lines = sum(1 for _ in out.open())
             ideal = concurrency / args.latency
             rate = args.requests / elapsed
-            print(f"concurrency {concurrency:>4}: {lines} lines in {elapsed:6.2f} s = {rate:7.1f} req/s, "
-                  f"ideal {ideal:7.1f} req/s, share {rate / ideal:.2f}")
+            print(
+                f"concurrency {concurrency:>4}: {lines} lines in {elapsed:6.2f} s = {rate:7.1f} req/s, "
+                f"ideal {ideal:7.1f} req/s, share {rate / ideal:.2f}"
+            )
             if profiler:
                 text = io.StringIO()
                 pstats.Stats(profiler, stream=text).sort_stats("tottime").print_stats(12)

@@ -20,7 +20,7 @@ sys.path.insert(0, str(ROOT))
 from data_loader import build_outcome_table, load_records  # noqa: E402
 from embeddings import Embedder  # noqa: E402
 from evaluation import EvalTable, evaluate_baselines, evaluate_choices  # noqa: E402
-from models import ALGORITHMS, ARTIFACT_FILES, build_features, select, write_artifacts  # noqa: E402
+from models import ALGORITHMS, build_features, select, write_artifacts  # noqa: E402
 from train import TrainSettings, train_from_table  # noqa: E402
 
 DATA = ROOT.parent / "shared/data/jsonl"
@@ -51,8 +51,10 @@ def main() -> int:
             print(f"  {path.name:<18} {path.stat().st_size / 1e6:6.2f} MB")
 
     seen = set(train_table.queries)
-    for label, queries in (("all 500 test queries", test_table.queries),
-                           ("test queries not in the train file", [q for q in test_table.queries if q not in seen])):
+    for label, queries in (
+        ("all 500 test queries", test_table.queries),
+        ("test queries not in the train file", [q for q in test_table.queries if q not in seen]),
+    ):
         table = EvalTable.build(test_table, queries, test_table.models, trained.objective)
         features = build_features(embedder.embed(queries), [test_table.category_by_query[q] for q in queries])
         results = evaluate_baselines(table, [m for m, _ in trained.ranking])

@@ -99,7 +99,7 @@ class FakeHub:
         auth = h.headers.get("Authorization", "")
         if not auth.startswith("Bearer "):
             return True, None
-        token = auth[len("Bearer "):].strip()
+        token = auth[len("Bearer ") :].strip()
         return token in self.tokens, self.tokens.get(token)
 
     def _visible(self, repo: Repo | None, user: str | None) -> bool:
@@ -127,8 +127,9 @@ class FakeHub:
             if content is None:
                 return self._json(h, 404, {"error": "Entry not found"}, {"X-Error-Code": "EntryNotFound"}, method == "HEAD")
             etag = f'"{hashlib.sha1(content).hexdigest()}"'
-            return self._reply(h, 200, content, {"Content-Type": "application/octet-stream", "ETag": etag,
-                                                 "X-Repo-Commit": repo.sha}, method == "HEAD")
+            return self._reply(
+                h, 200, content, {"Content-Type": "application/octet-stream", "ETag": etag, "X-Repo-Commit": repo.sha}, method == "HEAD"
+            )
 
         if path == "/api/repos/create" and method == "POST":
             if user is None:
@@ -150,8 +151,11 @@ class FakeHub:
             repo = self.repos.get((m.group(1)[:-1], m.group(2)))
             if not self._visible(repo, user):
                 return self._json(h, 404, {"error": "Repository not found"}, {"X-Error-Code": "RepoNotFound"})
-            return self._json(h, 200, {"id": m.group(2), "sha": repo.sha, "private": repo.private,
-                                       "siblings": [{"rfilename": f} for f in sorted(repo.files)]})
+            return self._json(
+                h,
+                200,
+                {"id": m.group(2), "sha": repo.sha, "private": repo.private, "siblings": [{"rfilename": f} for f in sorted(repo.files)]},
+            )
 
         m = re.fullmatch(r"/api/(models|datasets)/([^/]+/[^/]+)/(preupload|commit)/([^/]+)", path)
         if m and method == "POST":
@@ -162,8 +166,7 @@ class FakeHub:
                 return self._json(h, 401, {"error": "You must be authenticated to write"})
             if m.group(3) == "preupload":
                 files = json.loads(body)["files"]
-                return self._json(h, 200, {"files": [{"path": f["path"], "uploadMode": "regular", "shouldIgnore": False}
-                                                     for f in files]})
+                return self._json(h, 200, {"files": [{"path": f["path"], "uploadMode": "regular", "shouldIgnore": False} for f in files]})
             for line in body.decode().splitlines():
                 item = json.loads(line)
                 if item["key"] == "file":
@@ -172,7 +175,8 @@ class FakeHub:
                     repo.files.pop(item["value"]["path"], None)
             repo.commits += 1
             prefix = "datasets/" if m.group(1) == "datasets" else ""
-            return self._json(h, 200, {"commitUrl": f"{self.url}/{prefix}{m.group(2)}/commit/{repo.sha}",
-                                       "commitOid": repo.sha, "pullRequestUrl": None})
+            return self._json(
+                h, 200, {"commitUrl": f"{self.url}/{prefix}{m.group(2)}/commit/{repo.sha}", "commitOid": repo.sha, "pullRequestUrl": None}
+            )
 
         return self._json(h, 404, {"error": f"not implemented in the fake hub: {method} {path}"})

@@ -19,8 +19,15 @@ from collections import defaultdict
 
 
 class FakeLLMServer:
-    def __init__(self, latency: float = 0.0, answers: dict | None = None, faults: dict | None = None,
-                 default_answer: str = "I am not sure.", retry_after: str = "0", hang_seconds: float = 30.0):
+    def __init__(
+        self,
+        latency: float = 0.0,
+        answers: dict | None = None,
+        faults: dict | None = None,
+        default_answer: str = "I am not sure.",
+        retry_after: str = "0",
+        hang_seconds: float = 30.0,
+    ):
         self.latency = latency
         self.answers = answers or {}
         self.faults = faults or {}
@@ -107,10 +114,15 @@ class FakeLLMServer:
         else:
             answer = self.answers.get(model, {}).get(query, self.default_answer)
             payload = {
-                "id": f"chatcmpl-{attempt}", "object": "chat.completion", "model": model,
+                "id": f"chatcmpl-{attempt}",
+                "object": "chat.completion",
+                "model": model,
                 "choices": [{"index": 0, "message": {"role": "assistant", "content": answer}, "finish_reason": "stop"}],
-                "usage": {"prompt_tokens": len(query.split()) + 5, "completion_tokens": len(answer.split()),
-                          "total_tokens": len(query.split()) + 5 + len(answer.split())},
+                "usage": {
+                    "prompt_tokens": len(query.split()) + 5,
+                    "completion_tokens": len(answer.split()),
+                    "total_tokens": len(query.split()) + 5 + len(answer.split()),
+                },
             }
             self._send(writer, 200, json.dumps(payload).encode())
         await writer.drain()

@@ -21,8 +21,18 @@ def read_lines(path):
 
 
 def queries_file(tmp_path, n=3, **extra):
-    rows = [{"query": f"question {i}", "ground_truth": str(i), "metric": "number", "category": "math",
-             "task_name": "t", "note": f"kept {i}", **extra} for i in range(n)]
+    rows = [
+        {
+            "query": f"question {i}",
+            "ground_truth": str(i),
+            "metric": "number",
+            "category": "math",
+            "task_name": "t",
+            "note": f"kept {i}",
+            **extra,
+        }
+        for i in range(n)
+    ]
     return write_jsonl(tmp_path / "queries.jsonl", rows)
 
 
@@ -33,13 +43,25 @@ def run(argv):
 def test_answers_are_scored_and_every_field_is_written(tmp_path, llm_server):
     server = llm_server(answers={"good": {f"question {i}": f"#### {i}" for i in range(3)}})
     out = tmp_path / "out.jsonl"
-    assert run(["--queries", queries_file(tmp_path), "--models", "good,bad", "--endpoint", server.url,
-                "--output", out, *FAST_RETRY]) == 0
+    assert run(["--queries", queries_file(tmp_path), "--models", "good,bad", "--endpoint", server.url, "--output", out, *FAST_RETRY]) == 0
     lines = read_lines(out)
     assert len(lines) == 6
     for line in lines:
-        assert {"query", "model_name", "response", "performance", "response_time", "attempts", "prompt_tokens",
-                "completion_tokens", "category", "ground_truth", "task_name", "metric", "note"} <= set(line)
+        assert {
+            "query",
+            "model_name",
+            "response",
+            "performance",
+            "response_time",
+            "attempts",
+            "prompt_tokens",
+            "completion_tokens",
+            "category",
+            "ground_truth",
+            "task_name",
+            "metric",
+            "note",
+        } <= set(line)
         assert line["performance"] == (1.0 if line["model_name"] == "good" else 0.0)
         assert line["response_time"] > 0 and line["attempts"] == 1 and "error" not in line
     table = build_outcome_table(*load_records(out))
@@ -50,8 +72,24 @@ def test_answers_are_scored_and_every_field_is_written(tmp_path, llm_server):
 def test_retryable_faults_are_retried(tmp_path, llm_server, fault):
     server = llm_server(faults={"m": [fault, fault]}, default_answer="#### 0", hang_seconds=3)
     out = tmp_path / "out.jsonl"
-    assert run(["--queries", queries_file(tmp_path, 1), "--models", "m", "--endpoint", server.url, "--output", out,
-                "--timeout", "0.5", *FAST_RETRY]) == 0
+    assert (
+        run(
+            [
+                "--queries",
+                queries_file(tmp_path, 1),
+                "--models",
+                "m",
+                "--endpoint",
+                server.url,
+                "--output",
+                out,
+                "--timeout",
+                "0.5",
+                *FAST_RETRY,
+            ]
+        )
+        == 0
+    )
     [line] = read_lines(out)
     assert line["attempts"] == 3 and line["performance"] == 1.0 and "error" not in line
     assert line["response_time"] < 0.5  # the successful attempt's time, not the sum with the failures
@@ -79,8 +117,7 @@ def test_client_errors_are_not_retried_and_failures_are_never_quality_zero(tmp_p
 def test_failed_pairs_are_retried_on_the_next_run_and_done_pairs_are_not(tmp_path, llm_server):
     server = llm_server(faults={"flaky": ["500"] * 4}, default_answer="#### 1")
     out = tmp_path / "out.jsonl"
-    argv = ["--queries", queries_file(tmp_path, 2), "--models", "flaky,steady", "--endpoint", server.url,
-            "--output", out, *FAST_RETRY]
+    argv = ["--queries", queries_file(tmp_path, 2), "--models", "flaky,steady", "--endpoint", server.url, "--output", out, *FAST_RETRY]
     run(argv)
     first = read_lines(out)
     assert sum(1 for line in first if line.get("error")) == 2
@@ -95,8 +132,21 @@ def test_failed_pairs_are_retried_on_the_next_run_and_done_pairs_are_not(tmp_pat
 def test_resume_after_a_killed_run_loses_and_duplicates_nothing(tmp_path, llm_server):
     server = llm_server(latency=0.05, default_answer="#### 3")
     out = tmp_path / "out.jsonl"
-    argv = [sys.executable, str(ROOT / "benchmark.py"), "--queries", str(queries_file(tmp_path, 40)), "--models", "a,b,c",
-            "--endpoint", server.url, "--output", str(out), "--concurrency", "4", "--no-progress"]
+    argv = [
+        sys.executable,
+        str(ROOT / "benchmark.py"),
+        "--queries",
+        str(queries_file(tmp_path, 40)),
+        "--models",
+        "a,b,c",
+        "--endpoint",
+        server.url,
+        "--output",
+        str(out),
+        "--concurrency",
+        "4",
+        "--no-progress",
+    ]
     process = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline and (not out.exists() or len(out.read_bytes().splitlines()) < 20):
@@ -125,14 +175,40 @@ def test_a_torn_last_line_is_cut_before_resuming(tmp_path, llm_server):
 def test_requests_go_out_in_input_order_within_the_concurrency_limit(tmp_path, llm_server):
     server = llm_server(latency=0.02)
     out = tmp_path / "out.jsonl"
-    run(["--queries", queries_file(tmp_path, 4), "--models", "a,b", "--endpoint", server.url, "--output", out,
-         "--concurrency", "1", *FAST_RETRY])
+    run(
+        [
+            "--queries",
+            queries_file(tmp_path, 4),
+            "--models",
+            "a,b",
+            "--endpoint",
+            server.url,
+            "--output",
+            out,
+            "--concurrency",
+            "1",
+            *FAST_RETRY,
+        ]
+    )
     expected = [(f"question {i}", m) for i in range(4) for m in ("a", "b")]
     assert [(r["query"], r["model"]) for r in server.requests] == expected
     assert [(line["query"], line["model_name"]) for line in read_lines(out)] == expected
     busy = llm_server(latency=0.1)
-    run(["--queries", queries_file(tmp_path, 20), "--models", "a,b", "--endpoint", busy.url, "--output",
-         tmp_path / "busy.jsonl", "--concurrency", "5", *FAST_RETRY])
+    run(
+        [
+            "--queries",
+            queries_file(tmp_path, 20),
+            "--models",
+            "a,b",
+            "--endpoint",
+            busy.url,
+            "--output",
+            tmp_path / "busy.jsonl",
+            "--concurrency",
+            "5",
+            *FAST_RETRY,
+        ]
+    )
     assert busy.max_in_flight == 5
 
 
@@ -176,19 +252,43 @@ def test_model_config_env_expansion_precedence_and_prices(tmp_path, llm_server, 
     assert (body["max_tokens"], body["temperature"]) == (77, 0.3)  # per-model settings hold ...
     [line] = read_lines(out)
     assert line["cost"] == pytest.approx(line["prompt_tokens"] * 1.0 + line["completion_tokens"] * 2.0)
-    run(["--queries", queries_file(tmp_path, 2), "--model-config", config, "--output", tmp_path / "o2.jsonl",
-         "--max-tokens", "5", *FAST_RETRY])
+    run(
+        [
+            "--queries",
+            queries_file(tmp_path, 2),
+            "--model-config",
+            config,
+            "--output",
+            tmp_path / "o2.jsonl",
+            "--max-tokens",
+            "5",
+            *FAST_RETRY,
+        ]
+    )
     assert server.requests[-1]["body"]["max_tokens"] == 5  # ... unless the flag is given
 
 
 def test_training_data_as_queries_is_deduplicated_and_model_fields_dropped(tmp_path, llm_server, capsys):
     server = llm_server()
-    rows = [{"query": "q1", "model_name": "x", "performance": 1.0, "response_time": 2.0, "category": "math", "ground_truth": "1"},
-            {"query": "q1", "model_name": "y", "performance": 0.0, "category": "math", "ground_truth": "1"},
-            {"query": "q2", "model_name": "x", "performance": 0.5, "ground_truth": "2"}]
+    rows = [
+        {"query": "q1", "model_name": "x", "performance": 1.0, "response_time": 2.0, "category": "math", "ground_truth": "1"},
+        {"query": "q1", "model_name": "y", "performance": 0.0, "category": "math", "ground_truth": "1"},
+        {"query": "q2", "model_name": "x", "performance": 0.5, "ground_truth": "2"},
+    ]
     out = tmp_path / "out.jsonl"
-    run(["--queries", write_jsonl(tmp_path / "train.jsonl", rows), "--models", "new", "--endpoint", server.url,
-         "--output", out, *FAST_RETRY])
+    run(
+        [
+            "--queries",
+            write_jsonl(tmp_path / "train.jsonl", rows),
+            "--models",
+            "new",
+            "--endpoint",
+            server.url,
+            "--output",
+            out,
+            *FAST_RETRY,
+        ]
+    )
     lines = read_lines(out)
     assert [(line["query"], line["model_name"]) for line in lines] == [("q1", "new"), ("q2", "new")]
     assert lines[0]["category"] == "math" and lines[0]["performance"] == 0.0
@@ -207,8 +307,19 @@ def test_bad_query_lines_are_named_before_anything_runs(tmp_path, capsys, llm_se
 def test_queries_without_ground_truth_are_unscored_not_guessed(tmp_path, llm_server, capsys):
     server = llm_server()
     out = tmp_path / "out.jsonl"
-    run(["--queries", write_jsonl(tmp_path / "q.jsonl", [{"query": "tell me a joke"}]), "--models", "m",
-         "--endpoint", server.url, "--output", out, *FAST_RETRY])
+    run(
+        [
+            "--queries",
+            write_jsonl(tmp_path / "q.jsonl", [{"query": "tell me a joke"}]),
+            "--models",
+            "m",
+            "--endpoint",
+            server.url,
+            "--output",
+            out,
+            *FAST_RETRY,
+        ]
+    )
     assert read_lines(out)[0]["performance"] is None
     assert "no ground_truth" in capsys.readouterr().out
 
@@ -216,8 +327,7 @@ def test_queries_without_ground_truth_are_unscored_not_guessed(tmp_path, llm_ser
 def test_api_key_from_environment(tmp_path, llm_server, monkeypatch):
     server = llm_server()
     monkeypatch.setenv("LLM_API_KEY", "env-key-123456")
-    run(["--queries", queries_file(tmp_path, 1), "--models", "m", "--endpoint", server.url, "--output",
-         tmp_path / "o.jsonl", *FAST_RETRY])
+    run(["--queries", queries_file(tmp_path, 1), "--models", "m", "--endpoint", server.url, "--output", tmp_path / "o.jsonl", *FAST_RETRY])
     assert server.requests[0]["headers"]["authorization"] == "Bearer env-key-123456"
     assert "env-key-123456" not in (tmp_path / "o.jsonl").read_text()
 
@@ -226,8 +336,19 @@ def test_api_key_from_environment(tmp_path, llm_server, monkeypatch):
 def test_ctrl_c_keeps_what_was_answered(tmp_path, llm_server):
     server = llm_server(latency=0.05)
     out = tmp_path / "out.jsonl"
-    argv = [sys.executable, str(ROOT / "benchmark.py"), "--queries", str(queries_file(tmp_path, 50)), "--models", "a",
-            "--endpoint", server.url, "--output", str(out), "--no-progress"]
+    argv = [
+        sys.executable,
+        str(ROOT / "benchmark.py"),
+        "--queries",
+        str(queries_file(tmp_path, 50)),
+        "--models",
+        "a",
+        "--endpoint",
+        server.url,
+        "--output",
+        str(out),
+        "--no-progress",
+    ]
     process = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     while not out.exists() or len(out.read_bytes().splitlines()) < 5:
         time.sleep(0.02)

@@ -58,14 +58,17 @@ def test_a_file_without_usable_records_is_an_error(tmp_path):
 
 
 def test_failed_calls_and_unscored_lines_never_become_labels(tmp_path):
-    path = write_jsonl(tmp_path / "d.jsonl", [
-        row("q1", "weak", 0.0),
-        # A failed call carries performance null; even a bogus quality must not count.
-        row("q1", "strong", None, error="timeout"),
-        row("q1", "other", None),
-        row("q2", "weak", 0.0),
-        row("q2", "strong", 1.0),
-    ])
+    path = write_jsonl(
+        tmp_path / "d.jsonl",
+        [
+            row("q1", "weak", 0.0),
+            # A failed call carries performance null; even a bogus quality must not count.
+            row("q1", "strong", None, error="timeout"),
+            row("q1", "other", None),
+            row("q2", "weak", 0.0),
+            row("q2", "strong", 1.0),
+        ],
+    )
     table, report = load_table(path)
     assert set(table.outcomes_by_query["q1"]) == {"weak"}
     assert report.failed_calls == 1 and report.unscored == 1
@@ -75,12 +78,15 @@ def test_failed_calls_and_unscored_lines_never_become_labels(tmp_path):
 
 
 def test_duplicates_last_success_wins_and_superseded_errors_are_not_problems(tmp_path):
-    path = write_jsonl(tmp_path / "d.jsonl", [
-        row("q", "a", None, error="HTTP 429"),
-        row("q", "a", 0.5),  # resumed run: the retry succeeded
-        row("q", "b", 0.2),
-        row("q", "b", 0.9),  # a real duplicate: reported, the last wins
-    ])
+    path = write_jsonl(
+        tmp_path / "d.jsonl",
+        [
+            row("q", "a", None, error="HTTP 429"),
+            row("q", "a", 0.5),  # resumed run: the retry succeeded
+            row("q", "b", 0.2),
+            row("q", "b", 0.9),  # a real duplicate: reported, the last wins
+        ],
+    )
     table, report = load_table(path)
     assert table.outcomes_by_query["q"]["a"].quality == 0.5
     assert table.outcomes_by_query["q"]["b"].quality == 0.9
@@ -99,9 +105,14 @@ def test_category_canonicalisation_and_other_slot(tmp_path):
     assert category_one_hot("math")[0] == 1.0
     assert category_one_hot("Math")[CATEGORIES.index("other")] == 1.0
     assert category_one_hot("unknown")[13] == 1.0 and sum(category_one_hot("unknown")) == 1.0
-    path = write_jsonl(tmp_path / "d.jsonl", [
-        row("q1", "a", 1, category="Computer_Science"), row("q2", "a", 1, category="engineering"), row("q3", "a", 1),
-    ])
+    path = write_jsonl(
+        tmp_path / "d.jsonl",
+        [
+            row("q1", "a", 1, category="Computer_Science"),
+            row("q2", "a", 1, category="engineering"),
+            row("q3", "a", 1),
+        ],
+    )
     table, report = load_table(path)
     assert table.category_by_query == {"q1": "computer science", "q2": "other", "q3": "unknown"}
     assert report.categories_canonicalised["Computer_Science"] == 1
@@ -132,8 +143,11 @@ def test_quality_weight_changes_which_model_wins(tmp_path):
 
 
 def test_objective_ref_is_the_training_median_and_cost_basis_works(tmp_path):
-    rows = [row("q1", "a", 1, response_time=1.0, cost=0.01), row("q1", "b", 1, response_time=3.0, cost=0.03),
-            row("q2", "a", 1, response_time=2.0, cost=0.02)]
+    rows = [
+        row("q1", "a", 1, response_time=1.0, cost=0.01),
+        row("q1", "b", 1, response_time=3.0, cost=0.03),
+        row("q2", "a", 1, response_time=2.0, cost=0.02),
+    ]
     table, _ = load_table(write_jsonl(tmp_path / "d.jsonl", rows))
     latency = fit_objective(table, 0.9, "latency")
     assert latency.basis == "latency" and latency.ref == 2.0

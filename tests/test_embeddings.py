@@ -16,8 +16,7 @@ def test_aliases_resolve_to_hub_ids_and_minilm_to_the_bundled_package():
 
 
 def test_real_embeddings_are_normalised_and_similar_questions_are_closer(minilm_embedder):
-    texts = ["How do I sort a list in Python?", "What is the way to order a Python list?",
-             "What is the capital of France?"]
+    texts = ["How do I sort a list in Python?", "What is the way to order a Python list?", "What is the capital of France?"]
     vectors = minilm_embedder.embed(texts)
     assert vectors.shape == (3, 384) and vectors.dtype == np.float32
     np.testing.assert_allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-5)

@@ -10,10 +10,10 @@ import numpy as np
 import pytest
 from conftest import ROOT, write_jsonl
 from fake_hub import FakeHub
+from test_models import synthetic_table
 
 from data_loader import DATA_REPO, MODELS_REPO
 from models import write_artifacts
-from test_models import synthetic_table
 from train import TrainSettings, train_from_table
 
 TOKEN = "hf_writer_token_123456"
@@ -30,8 +30,13 @@ def make_set(directory, embedding_model="sentence-transformers/all-MiniLM-L6-v2"
     table, _ = synthetic_table(n=60, dim=dim)
     rng = np.random.default_rng(0)
     vectors = {q: (v / np.linalg.norm(v)).astype(np.float32) for q, v in ((q, rng.standard_normal(dim)) for q in table.queries)}
-    trained = train_from_table(table, table.queries, lambda texts: np.array([vectors[t] for t in texts]),
-                               TrainSettings(knn_smoothing=5), {"embedding_model": embedding_model})
+    trained = train_from_table(
+        table,
+        table.queries,
+        lambda texts: np.array([vectors[t] for t in texts]),
+        TrainSettings(knn_smoothing=5),
+        {"embedding_model": embedding_model},
+    )
     write_artifacts(directory, trained.artifacts)
     return {p.name: p.read_bytes() for p in directory.iterdir()}
 
@@ -45,8 +50,9 @@ def script(hub, tmp_path, name, *args, env_extra=None):
     env = {k: v for k, v in os.environ.items() if not k.startswith("HF_")}
     env.update({"HF_ENDPOINT": hub.url, "HF_HOME": str(tmp_path / "hf-home"), "HF_HUB_DISABLE_TELEMETRY": "1"})
     env.update(env_extra or {})
-    return subprocess.run([sys.executable, str(ROOT / name), *map(str, args)], capture_output=True, text=True,
-                          env=env, cwd=tmp_path, timeout=300)
+    return subprocess.run(
+        [sys.executable, str(ROOT / name), *map(str, args)], capture_output=True, text=True, env=env, cwd=tmp_path, timeout=300
+    )
 
 
 def test_download_checks_every_file(hub, tmp_path, artifact_bytes):
@@ -78,8 +84,7 @@ def test_a_broken_file_is_named_and_nothing_is_replaced(hub, tmp_path, artifact_
 def test_single_file_and_data_files_from_the_dataset_repo(hub, tmp_path, artifact_bytes):
     hub.add_repo(MODELS_REPO, artifact_bytes)
     data = b'{"query": "q", "model_name": "a", "performance": 1.0}\n'
-    hub.add_repo(DATA_REPO, {"benchmark_training_data.jsonl": data, "validation_benchmark_with_gt.jsonl": data},
-                 repo_type="dataset")
+    hub.add_repo(DATA_REPO, {"benchmark_training_data.jsonl": data, "validation_benchmark_with_gt.jsonl": data}, repo_type="dataset")
     done = script(hub, tmp_path, "download_model.py", "--output-dir", "one", "--file", "knn_model.json")
     assert done.returncode == 0, done.stderr
     assert (tmp_path / "one" / "knn_model.json").read_bytes() == artifact_bytes["knn_model.json"]
@@ -89,8 +94,7 @@ def test_single_file_and_data_files_from_the_dataset_repo(hub, tmp_path, artifac
     assert (tmp_path / "data" / "benchmark_training_data.jsonl").read_bytes() == data
     done = script(hub, tmp_path, "download_model.py", "--output-dir", "both", "--training-data")
     assert done.returncode == 0, done.stderr
-    assert sorted(p.name for p in (tmp_path / "both").iterdir()) == ["benchmark_training_data.jsonl",
-                                                                    "validation_benchmark_with_gt.jsonl"]
+    assert sorted(p.name for p in (tmp_path / "both").iterdir()) == ["benchmark_training_data.jsonl", "validation_benchmark_with_gt.jsonl"]
     assert any(path.startswith("/datasets/") for _, path, _ in hub.requests)
 
 
@@ -111,8 +115,7 @@ def test_upload_then_download_round_trip_with_model_card(hub, tmp_path, artifact
         (model_dir / name).write_bytes(content)
     report = {"strategies": [{"name": "KNN Selection", "avg_quality": 0.61, "avg_objective": 0.6, "best_model_rate": 0.8}]}
     (model_dir / "validation_report.json").write_text(json.dumps(report))
-    done = script(hub, tmp_path, "upload_model.py", "--model-dir", model_dir, "--repo-id", "tester/routers",
-                  env_extra={"HF_TOKEN": TOKEN})
+    done = script(hub, tmp_path, "upload_model.py", "--model-dir", model_dir, "--repo-id", "tester/routers", env_extra={"HF_TOKEN": TOKEN})
     assert done.returncode == 0, done.stderr
     assert TOKEN not in done.stdout + done.stderr
     card = hub.repos[("model", "tester/routers")].files["README.md"].decode()
@@ -128,15 +131,15 @@ def test_private_upload_needs_a_token_to_read(hub, tmp_path, artifact_bytes):
     model_dir.mkdir()
     for name, content in artifact_bytes.items():
         (model_dir / name).write_bytes(content)
-    done = script(hub, tmp_path, "upload_model.py", "--model-dir", model_dir, "--repo-id", "tester/secret",
-                  "--private", "--token", TOKEN)
+    done = script(hub, tmp_path, "upload_model.py", "--model-dir", model_dir, "--repo-id", "tester/secret", "--private", "--token", TOKEN)
     assert done.returncode == 0, done.stderr
     assert hub.repos[("model", "tester/secret")].private
     assert "No validation report" in hub.repos[("model", "tester/secret")].files["README.md"].decode()
     anonymous = script(hub, tmp_path, "download_model.py", "--repo-id", "tester/secret", "--output-dir", "a")
     assert anonymous.returncode == 1 and "private" in anonymous.stderr
-    authorised = script(hub, tmp_path, "download_model.py", "--repo-id", "tester/secret", "--output-dir", "b",
-                        env_extra={"HF_TOKEN": TOKEN})
+    authorised = script(
+        hub, tmp_path, "download_model.py", "--repo-id", "tester/secret", "--output-dir", "b", env_extra={"HF_TOKEN": TOKEN}
+    )
     assert authorised.returncode == 0, authorised.stderr
 
 
@@ -159,15 +162,15 @@ def test_upload_refuses_broken_or_inconsistent_sets_and_anonymous_writes(hub, tm
 
 
 def test_training_data_upload(hub, tmp_path):
-    data = write_jsonl(tmp_path / "bench.jsonl", [{"query": "q", "model_name": "a", "performance": 1.0},
-                                                  {"query": "q", "model_name": "b", "performance": 0.0}])
-    done = script(hub, tmp_path, "upload_model.py", "--training-data", "--data-file", data, "--data-repo",
-                  "tester/data", "--token", TOKEN)
+    data = write_jsonl(
+        tmp_path / "bench.jsonl",
+        [{"query": "q", "model_name": "a", "performance": 1.0}, {"query": "q", "model_name": "b", "performance": 0.0}],
+    )
+    done = script(hub, tmp_path, "upload_model.py", "--training-data", "--data-file", data, "--data-repo", "tester/data", "--token", TOKEN)
     assert done.returncode == 0, done.stderr
     assert hub.repos[("dataset", "tester/data")].files["benchmark_training_data.jsonl"] == data.read_bytes()
     bad = write_jsonl(tmp_path / "bad.jsonl", ["{nope"])
-    done = script(hub, tmp_path, "upload_model.py", "--training-data", "--data-file", bad, "--data-repo",
-                  "tester/data2", "--token", TOKEN)
+    done = script(hub, tmp_path, "upload_model.py", "--training-data", "--data-file", bad, "--data-repo", "tester/data2", "--token", TOKEN)
     assert done.returncode == 1 and "no usable" in done.stderr
 
 
@@ -197,8 +200,19 @@ def test_prepare_downloads_when_the_local_set_is_for_another_model(hub, tmp_path
 def test_prepare_refuses_a_download_for_another_model_and_trains(hub, tmp_path):
     hub.add_repo(MODELS_REPO, make_set(tmp_path / "bge", embedding_model="BAAI/bge-base-en-v1.5", dim=768))
     local = tmp_path / "ml-models"
-    done = script(hub, tmp_path, "prepare_models.py", "--models-dir", local, "--embedding-model", "minilm",
-                  "--data-file", ROOT / "examples/benchmark_output.jsonl", "--cache-dir", tmp_path / "cache")
+    done = script(
+        hub,
+        tmp_path,
+        "prepare_models.py",
+        "--models-dir",
+        local,
+        "--embedding-model",
+        "minilm",
+        "--data-file",
+        ROOT / "examples/benchmark_output.jsonl",
+        "--cache-dir",
+        tmp_path / "cache",
+    )
     assert done.returncode == 0, done.stderr
     assert "download not usable" in done.stdout and "path taken: trained" in done.stdout
     meta = json.loads((local / "svm_model.json").read_text())["metadata"]

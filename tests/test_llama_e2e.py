@@ -50,11 +50,29 @@ def test_benchmark_against_real_local_models(local_llms, tmp_path):
     query_file = tmp_path / "q.jsonl"
     query_file.write_text("".join(json.dumps(q) + "\n" for q in queries))
     out = tmp_path / "out.jsonl"
-    assert benchmark.main(["--queries", str(query_file), "--model-config", str(config), "--output", str(out),
-                           "--max-tokens", "16", "--concise", "--no-progress", "--concurrency", "2"]) == 0
+    assert (
+        benchmark.main(
+            [
+                "--queries",
+                str(query_file),
+                "--model-config",
+                str(config),
+                "--output",
+                str(out),
+                "--max-tokens",
+                "16",
+                "--concise",
+                "--no-progress",
+                "--concurrency",
+                "2",
+            ]
+        )
+        == 0
+    )
     lines = [json.loads(line) for line in out.read_text().splitlines()]
     assert sorted((line["query"], line["model_name"]) for line in lines) == sorted(
-        (q["query"], m) for q in queries for m in ("smollm2-135m", "gemma3-270m"))
+        (q["query"], m) for q in queries for m in ("smollm2-135m", "gemma3-270m")
+    )
     for line in lines:
         assert "error" not in line, line.get("error")
         assert line["response_time"] > 0 and line["prompt_tokens"] > 0

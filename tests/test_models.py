@@ -101,16 +101,29 @@ def test_svm_replay_rules_no_classifiers_nan_and_first_greatest():
     base = {"algorithm": "svm", "trained": True, "model_names": ["first", "second"], "kernel_type": "Rbf", "gamma": 1.0}
     x = np.array([[1.0, 0.0]])
     assert select_svm(base, x).choices == ["first"]
-    tied = dict(base, linear_classifiers=[{"model_name": "second", "weights": [1.0, 0.0], "rho": 0.0},
-                                          {"model_name": "first", "weights": [1.0, 0.0], "rho": 0.0}])
+    tied = dict(
+        base,
+        linear_classifiers=[
+            {"model_name": "second", "weights": [1.0, 0.0], "rho": 0.0},
+            {"model_name": "first", "weights": [1.0, 0.0], "rho": 0.0},
+        ],
+    )
     selection = select_svm(tied, x)
     assert selection.choices == ["second"] and selection.ties == 1  # first strictly greatest, in file order
 
 
 def test_svm_with_one_model_is_a_clear_error(data):
     ts, _ = data
-    one = TrainingSet(ts.queries, ts.features, ["m-alpha"] * len(ts.queries), ["m-alpha"], ts.scores[:, :1],
-                      ts.quality[:, :1], ts.latency[:, :1], ts.objective)
+    one = TrainingSet(
+        ts.queries,
+        ts.features,
+        ["m-alpha"] * len(ts.queries),
+        ["m-alpha"],
+        ts.scores[:, :1],
+        ts.quality[:, :1],
+        ts.latency[:, :1],
+        ts.objective,
+    )
     with pytest.raises(TrainingError, match="only one model"):
         train_svm(one)
 
@@ -130,8 +143,7 @@ def test_kmeans_replay_equals_fitted_predict(data):
 
 def test_kmeans_with_fewer_queries_than_clusters_fits_what_it_can(data):
     ts, _ = data
-    few = TrainingSet(ts.queries[:5], ts.features[:5], ts.best[:5], ts.models, ts.scores[:5], ts.quality[:5],
-                      ts.latency[:5], ts.objective)
+    few = TrainingSet(ts.queries[:5], ts.features[:5], ts.best[:5], ts.models, ts.scores[:5], ts.quality[:5], ts.latency[:5], ts.objective)
     trained = train_kmeans(few, clusters=8)
     assert trained.artifact["num_clusters"] == 5 == len(trained.artifact["cluster_models"])
     assert any("only 5 distinct" in n for n in trained.notes)
@@ -160,9 +172,13 @@ def reference_knn(artifact, x):
 
 
 def knn_artifact(**fields):
-    base = {"algorithm": "knn", "trained": True, "k": 3,
-            "embeddings": [[0.0, 0.0], [1.0, 0.0], [0.0, 1.0], [3.0, 3.0], [2.5, 0.1]],
-            "labels": ["a", "b", "b", "c", "a"]}
+    base = {
+        "algorithm": "knn",
+        "trained": True,
+        "k": 3,
+        "embeddings": [[0.0, 0.0], [1.0, 0.0], [0.0, 1.0], [3.0, 3.0], [2.5, 0.1]],
+        "labels": ["a", "b", "b", "c", "a"],
+    }
     base.update(fields)
     check_artifact("knn", base)
     return base
@@ -189,8 +205,14 @@ def test_knn_replay_equals_the_documented_vote(fields):
 
 
 def test_knn_exact_ties_are_counted():
-    artifact = {"algorithm": "knn", "trained": True, "k": 2, "embeddings": [[1.0, 0.0], [-1.0, 0.0], [0.0, 5.0]],
-                "labels": ["a", "b", "c"], "qualities": [1.0, 1.0, 0.5]}
+    artifact = {
+        "algorithm": "knn",
+        "trained": True,
+        "k": 2,
+        "embeddings": [[1.0, 0.0], [-1.0, 0.0], [0.0, 5.0]],
+        "labels": ["a", "b", "c"],
+        "qualities": [1.0, 1.0, 0.5],
+    }
     selection = select_knn(artifact, np.array([[0.0, 0.0], [0.5, 4.0]]))
     assert selection.ties == 1  # the first point is equidistant from "a" and "b" with equal weights
     assert selection.choices[1] in ("a", "b", "c")
@@ -219,8 +241,9 @@ def test_knn_selects_the_region_winner(data):
 def valid_set(data):
     ts, _ = data
     table, vectors = synthetic_table()
-    trained = train_from_table(table, table.queries[:120], lambda texts: np.array([vectors[t] for t in texts]),
-                               TrainSettings(), {"embedding_model": "test/model"})
+    trained = train_from_table(
+        table, table.queries[:120], lambda texts: np.array([vectors[t] for t in texts]), TrainSettings(), {"embedding_model": "test/model"}
+    )
     return trained.artifacts
 
 

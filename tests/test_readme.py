@@ -17,9 +17,9 @@ import pytest
 from conftest import ROOT
 from fake_hub import FakeHub
 from fake_llm_server import FakeLLMServer
+from test_hub import TOKEN, make_set
 
 from data_loader import DATA_REPO, MODELS_REPO
-from test_hub import TOKEN, make_set
 
 REQUIRED = ["setup", "quick-start", "option-1", "option-2", "option-2b", "option-3", "end-to-end"]
 BLOCK = re.compile(r"<!-- readme-test: (?P<marker>[^>]*?) -->\s*\n```bash\n(?P<body>.*?)```", re.DOTALL)
@@ -84,8 +84,7 @@ def loopback_services(tmp_path):
     hub = FakeHub().start()
     hub.add_repo(MODELS_REPO, make_set(tmp_path / "published"))
     data = (ROOT / "examples/benchmark_output.jsonl").read_bytes()
-    hub.add_repo(DATA_REPO, {"benchmark_training_data.jsonl": data, "validation_benchmark_with_gt.jsonl": data},
-                 repo_type="dataset")
+    hub.add_repo(DATA_REPO, {"benchmark_training_data.jsonl": data, "validation_benchmark_with_gt.jsonl": data}, repo_type="dataset")
     yield hub
     hub.stop()
     for server in servers:
@@ -95,27 +94,33 @@ def loopback_services(tmp_path):
 def test_readme_recipes_run_as_written(tmp_path, loopback_services):
     hub = loopback_services
     work = tmp_path / "project"
-    shutil.copytree(ROOT, work, ignore=shutil.ignore_patterns(".git", ".venv", ".cache", "models", "__pycache__",
-                                                              "my_models", "data", ".pytest_cache"))
+    shutil.copytree(
+        ROOT, work, ignore=shutil.ignore_patterns(".git", ".venv", ".cache", "models", "__pycache__", "my_models", "data", ".pytest_cache")
+    )
     bin_dir = tmp_path / "bin"
     bin_dir.mkdir()
     # A wrapper, not a symlink: a symlinked venv interpreter loses its venv.
     (bin_dir / "python").write_text(f'#!/bin/sh\nexec "{sys.executable}" "$@"\n')
     (bin_dir / "python").chmod(0o755)
     env = {k: v for k, v in os.environ.items() if not k.startswith("HF_")}
-    env.update({
-        "PATH": f"{bin_dir}{os.pathsep}{os.path.dirname(sys.executable)}{os.pathsep}{env.get('PATH', '')}",
-        "HF_ENDPOINT": hub.url, "HF_HOME": str(tmp_path / "hf-home"), "HF_TOKEN": TOKEN,
-        "ROUTER_EMBEDDING_MODEL": "minilm",  # offline: the bundled model stands in for qwen3
-        "PIP_NO_INDEX": "1",  # `pip install -r requirements.txt` must be a no-op here, not a download
-    })
+    env.update(
+        {
+            "PATH": f"{bin_dir}{os.pathsep}{os.path.dirname(sys.executable)}{os.pathsep}{env.get('PATH', '')}",
+            "HF_ENDPOINT": hub.url,
+            "HF_HOME": str(tmp_path / "hf-home"),
+            "HF_TOKEN": TOKEN,
+            "ROUTER_EMBEDDING_MODEL": "minilm",  # offline: the bundled model stands in for qwen3
+            "PIP_NO_INDEX": "1",  # `pip install -r requirements.txt` must be a no-op here, not a download
+        }
+    )
     ran = []
     for name, marker, body in readme_blocks():
         if name == "skip":
             continue
-        done = subprocess.run(["bash", "-e", "-o", "pipefail", "-c", body], cwd=work, env=env, capture_output=True,
-                              text=True, timeout=900)
-        assert done.returncode == 0, f"README block {name!r} failed:\n{body}\n--- stdout\n{done.stdout[-3000:]}\n--- stderr\n{done.stderr[-3000:]}"
+        done = subprocess.run(["bash", "-e", "-o", "pipefail", "-c", body], cwd=work, env=env, capture_output=True, text=True, timeout=900)
+        assert done.returncode == 0, (
+            f"README block {name!r} failed:\n{body}\n--- stdout\n{done.stdout[-3000:]}\n--- stderr\n{done.stderr[-3000:]}"
+        )
         ran.append(name)
     assert set(REQUIRED) <= set(ran)
     # What the recipes promised exists.

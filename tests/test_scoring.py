@@ -6,9 +6,17 @@ from scoring import extract_choice, score
 @pytest.mark.parametrize(
     "answer, expected",
     [
-        ("(B)", "B"), ("Answer: B", "B"), ("B. joule", "B"), ("The answer is B.", "B"), ("the answer is b", "B"),
-        ("I think the correct option is (C) because...", "C"), ("**Answer:** D", "D"), ("b) the second", "B"),
-        ("A. 9\nB. 15", "A"), ("No idea at all", None), ("a cat sat", None),
+        ("(B)", "B"),
+        ("Answer: B", "B"),
+        ("B. joule", "B"),
+        ("The answer is B.", "B"),
+        ("the answer is b", "B"),
+        ("I think the correct option is (C) because...", "C"),
+        ("**Answer:** D", "D"),
+        ("b) the second", "B"),
+        ("A. 9\nB. 15", "A"),
+        ("No idea at all", None),
+        ("a cat sat", None),
     ],
 )
 def test_multiple_choice_letter_extraction(answer, expected):
@@ -63,7 +71,9 @@ def test_exact_containment_f1_keywords_and_any_json_truth():
     assert score("It is 7", 7) == 1.0  # a number as ground truth
     assert score("yes", True) == 1.0
     assert score("Rome", ["Roma", "Rome"]) == 1.0  # any of several answers
-    assert score("the tendency to favour confirming information", "tendency to favour information that confirms", "f1") == pytest.approx(8 / 11)
+    assert score("the tendency to favour confirming information", "tendency to favour information that confirms", "f1") == pytest.approx(
+        8 / 11
+    )
     assert score("exercise and a good diet", ["exercise", "diet", "smoking"], "keywords") == pytest.approx(2 / 3)
     assert score("anything", None) is None  # no ground truth: unscored, not a made-up value
 

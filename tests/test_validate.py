@@ -82,9 +82,15 @@ def routed_dataset(path, n_per_template=14, start=0):
                 query = template.format(i + 3, 2 * i + 7)
                 for model in ("mathy", "coder", "talker"):
                     good = model == winners[topic]
-                    rows.append({"query": query, "model_name": model, "category": category,
-                                 "performance": float(rng.random() < (0.9 if good else 0.2)),
-                                 "response_time": {"mathy": 1.0, "coder": 2.0, "talker": 0.5}[model]})
+                    rows.append(
+                        {
+                            "query": query,
+                            "model_name": model,
+                            "category": category,
+                            "performance": float(rng.random() < (0.9 if good else 0.2)),
+                            "response_time": {"mathy": 1.0, "coder": 2.0, "talker": 0.5}[model],
+                        }
+                    )
     return write_jsonl(path, rows)
 
 
@@ -94,8 +100,26 @@ def trained_set(tmp_path_factory, minilm_embedder):
     data = routed_dataset(root / "bench.jsonl")
     cache = str(minilm_embedder.cache.path.parent.parent)
     models_dir = root / "models"
-    assert train.main(["--data-file", str(data), "--output-dir", str(models_dir), "--embedding-model", "minilm",
-                       "--cache-dir", cache, "--holdout", "0.3", "--knn-smoothing", "5", "--quiet"]) == 0
+    assert (
+        train.main(
+            [
+                "--data-file",
+                str(data),
+                "--output-dir",
+                str(models_dir),
+                "--embedding-model",
+                "minilm",
+                "--cache-dir",
+                cache,
+                "--holdout",
+                "0.3",
+                "--knn-smoothing",
+                "5",
+                "--quiet",
+            ]
+        )
+        == 0
+    )
     return root, data, models_dir, cache
 
 
@@ -107,8 +131,22 @@ def run_validate(args, capsys):
 def test_train_then_validate_on_the_recorded_holdout(trained_set, capsys):
     root, data, models_dir, cache = trained_set
     report = root / "report.json"
-    code, out = run_validate(["--data-file", data, "--models-dir", models_dir, "--no-download", "--cache-dir",
-                              f"{cache}/embeddings", "--output-json", report, "--plot", root / "plot.png"], capsys)
+    code, out = run_validate(
+        [
+            "--data-file",
+            data,
+            "--models-dir",
+            models_dir,
+            "--no-download",
+            "--cache-dir",
+            f"{cache}/embeddings",
+            "--output-json",
+            report,
+            "--plot",
+            root / "plot.png",
+        ],
+        capsys,
+    )
     assert code == 0, out.err
     assert "held out at training time" in out.out
     assert "Strategy" in out.out and "Avg Quality" in out.out and "Best Model %" in out.out
@@ -124,8 +162,9 @@ def test_train_then_validate_on_the_recorded_holdout(trained_set, capsys):
 def test_overlap_with_training_is_detected_and_excluded(trained_set, tmp_path, capsys):
     root, data, models_dir, cache = trained_set
     mixed = routed_dataset(tmp_path / "test.jsonl", n_per_template=14, start=10)  # 4 of 14 per template overlap
-    code, out = run_validate(["--data-file", mixed, "--models-dir", models_dir, "--no-download", "--cache-dir",
-                              f"{cache}/embeddings"], capsys)
+    code, out = run_validate(
+        ["--data-file", mixed, "--models-dir", models_dir, "--no-download", "--cache-dir", f"{cache}/embeddings"], capsys
+    )
     assert code == 0, out.err
     assert "were seen in training: EXCLUDED" in out.out and "\033[1m" in out.out
 
@@ -136,8 +175,24 @@ def test_seed_determinism(trained_set, tmp_path, capsys):
 
     def report(seed, name):
         path = tmp_path / name
-        run_validate(["--data-file", other, "--models-dir", models_dir, "--no-download", "--cache-dir",
-                      f"{cache}/embeddings", "--test-split", "0.5", "--seed", seed, "--output-json", path], capsys)
+        run_validate(
+            [
+                "--data-file",
+                other,
+                "--models-dir",
+                models_dir,
+                "--no-download",
+                "--cache-dir",
+                f"{cache}/embeddings",
+                "--test-split",
+                "0.5",
+                "--seed",
+                seed,
+                "--output-json",
+                path,
+            ],
+            capsys,
+        )
         return json.loads(path.read_text())
 
     first, again, different = report(1, "a.json"), report(1, "b.json"), report(2, "c.json")
@@ -154,8 +209,7 @@ def test_a_broken_selector_is_reported_as_failed_not_replaced(trained_set, tmp_p
     svm = json.loads((broken / "svm_model.json").read_text())
     svm["kernel_type"] = "rbf"
     (broken / "svm_model.json").write_text(json.dumps(svm))
-    code, out = run_validate(["--data-file", data, "--models-dir", broken, "--no-download", "--cache-dir",
-                              f"{cache}/embeddings"], capsys)
+    code, out = run_validate(["--data-file", data, "--models-dir", broken, "--no-download", "--cache-dir", f"{cache}/embeddings"], capsys)
     assert code == 1
     assert "FAILED SVM Selection" in out.out and "kernel_type" in out.out
     assert "SVM Selection  " not in out.out.split("FAILED")[0]  # no row for it in the table
@@ -164,8 +218,7 @@ def test_a_broken_selector_is_reported_as_failed_not_replaced(trained_set, tmp_p
 
 def test_a_different_embedding_model_is_refused(trained_set, capsys):
     root, data, models_dir, cache = trained_set
-    code, out = run_validate(["--data-file", data, "--models-dir", models_dir, "--no-download",
-                              "--embedding-model", "bge"], capsys)
+    code, out = run_validate(["--data-file", data, "--models-dir", models_dir, "--no-download", "--embedding-model", "bge"], capsys)
     assert code == 1 and "trained with 'sentence-transformers/all-MiniLM-L6-v2'" in out.err
 
 
@@ -178,7 +231,25 @@ def test_no_embeddings_is_marked_as_a_plumbing_check(trained_set, capsys):
 def test_quality_weight_changes_the_trained_artifacts(trained_set, tmp_path):
     root, data, models_dir, cache = trained_set
     speed_first = tmp_path / "speed"
-    assert train.main(["--data-file", str(data), "--output-dir", str(speed_first), "--embedding-model", "minilm",
-                       "--cache-dir", cache, "--quality-weight", "0.0", "--quiet", "--algorithm", "kmeans"]) == 0
+    assert (
+        train.main(
+            [
+                "--data-file",
+                str(data),
+                "--output-dir",
+                str(speed_first),
+                "--embedding-model",
+                "minilm",
+                "--cache-dir",
+                cache,
+                "--quality-weight",
+                "0.0",
+                "--quiet",
+                "--algorithm",
+                "kmeans",
+            ]
+        )
+        == 0
+    )
     kmeans = json.loads((speed_first / "kmeans_model.json").read_text())
     assert set(kmeans["cluster_models"]) == {"talker"}  # the fastest model wins everything at w = 0
