@@ -84,7 +84,10 @@ def resolve_model(name: str, revision: str | None = None) -> ModelSource:
         resolved = local.resolve()
         weights = sorted(resolved.glob("*.safetensors")) + sorted(resolved.glob("*.bin"))
         stamp = ",".join(f"{w.name}:{w.stat().st_size}:{int(w.stat().st_mtime)}" for w in weights)
-        return ModelSource(resolved.name, str(resolved), f"path:{resolved}|{stamp}")
+        # A local copy of a known model (a Qwen3-Embedding-0.6B folder) is recorded by its hub id,
+        # so a set trained from it matches a router that names the hub id.
+        known = {hub.rsplit("/", 1)[-1]: hub for hub in KNOWN_DIMENSIONS}
+        return ModelSource(known.get(resolved.name, resolved.name), str(resolved), f"path:{resolved}|{stamp}")
     return ModelSource(hub_id, hub_id, f"{hub_id}@{revision or 'default'}")
 
 

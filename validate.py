@@ -139,18 +139,26 @@ def evaluate_selectors(loaded: LoadedSelectors, features: np.ndarray, eval_table
 
 
 def format_table(results: list[StrategyResult], n_queries: int, n_models: int) -> str:
+    """The seed's table (Strategy, Avg Quality, Avg Latency, Best Model %), sorted by quality,
+    plus the objective, and p95 latency and cost columns when the data has them."""
     order = sorted(results, key=lambda r: (r.kind != "oracle", -r.avg_quality, r.name))
     width = max(28, max(len(r.name) for r in results) + 2)
-    lines = [
-        f"Validation Results ({n_queries} test queries, {n_models} models)",
-        "=" * (width + 56),
-        f"{'Strategy':<{width}}{'Avg Quality':>12}{'Avg Latency':>13}{'Best Model %':>15}{'Avg Objective':>16}",
-        "-" * (width + 56),
-    ]
+    has_latency = any(r.avg_latency is not None for r in results)
+    has_cost = any(r.avg_cost is not None for r in results)
+    header = f"{'Strategy':<{width}}{'Avg Quality':>12}{'Avg Latency':>13}{'Best Model %':>15}{'Avg Objective':>16}"
+    header += f"{'P95 Latency':>13}" if has_latency else ""
+    header += f"{'Avg Cost':>12}" if has_cost else ""
+    rule = len(header)
+    lines = [f"Validation Results ({n_queries} test queries, {n_models} models)", "=" * rule, header, "-" * rule]
     for r in order:
         latency = f"{r.avg_latency:.2f}s" if r.avg_latency is not None else "n/a"
-        lines.append(f"{r.name:<{width}}{r.avg_quality:>12.3f}{latency:>13}{100 * r.best_model_rate:>14.1f}%{r.avg_objective:>16.3f}")
-    lines.append("=" * (width + 56))
+        line = f"{r.name:<{width}}{r.avg_quality:>12.3f}{latency:>13}{100 * r.best_model_rate:>14.1f}%{r.avg_objective:>16.3f}"
+        if has_latency:
+            line += f"{r.p95_latency:>12.2f}s" if r.p95_latency is not None else f"{'n/a':>13}"
+        if has_cost:
+            line += f"{r.avg_cost:>12.6f}" if r.avg_cost is not None else f"{'n/a':>12}"
+        lines.append(line)
+    lines.append("=" * rule)
     return "\n".join(lines)
 
 

