@@ -87,7 +87,8 @@ def resolve_model(name: str, revision: str | None = None) -> ModelSource:
         # A local copy of a known model (a Qwen3-Embedding-0.6B folder) is recorded by its hub id,
         # so a set trained from it matches a router that names the hub id.
         known = {hub.rsplit("/", 1)[-1]: hub for hub in KNOWN_DIMENSIONS}
-        return ModelSource(known.get(resolved.name, resolved.name), str(resolved), f"path:{resolved}|{stamp}")
+        model_id = known.get(local.absolute().name) or known.get(resolved.name) or resolved.name
+        return ModelSource(model_id, str(resolved), f"path:{resolved}|{stamp}")
     return ModelSource(hub_id, hub_id, f"{hub_id}@{revision or 'default'}")
 
 
