@@ -217,6 +217,19 @@ def _parse_line(raw: str, line_number: int) -> Record:
     )
 
 
+def iter_jsonl_lines(path: str | Path):
+    """(line number, raw line) for each non-blank line; a file that cannot be read is a DataError."""
+    path = Path(path)
+    try:
+        handle = path.open(encoding="utf-8")
+    except OSError as exc:
+        raise DataError(f"{path}: cannot read ({exc.strerror})") from None
+    with handle:
+        for line_number, raw in enumerate(handle, start=1):
+            if raw.strip():
+                yield line_number, raw
+
+
 def load_records(path: str | Path, strict: bool = False) -> tuple[list[Record], LoadReport]:
     """Read a benchmark JSONL file.
 
@@ -226,31 +239,24 @@ def load_records(path: str | Path, strict: bool = False) -> tuple[list[Record], 
     path = Path(path)
     report = LoadReport(path=str(path))
     records: list[Record] = []
-    try:
-        handle = path.open(encoding="utf-8")
-    except OSError as exc:
-        raise DataError(f"{path}: cannot read ({exc.strerror})") from None
-    with handle:
-        for line_number, raw in enumerate(handle, start=1):
-            report.lines += 1
-            if not raw.strip():
-                continue
-            try:
-                record = _parse_line(raw, line_number)
-            except DataError as exc:
-                if strict:
-                    raise DataError(f"{path}, line {line_number}: {exc}") from None
-                report.problems.append((line_number, str(exc)))
-                continue
-            raw_category = record.category
-            record.category, how = canonical_category(raw_category)
-            if how == "canonicalised":
-                report.categories_canonicalised[raw_category] += 1
-            elif how == "other":
-                report.categories_to_other[raw_category] += 1
-            elif how == "missing":
-                report.categories_missing += 1
-            records.append(record)
+    for line_number, raw in iter_jsonl_lines(path):
+        report.lines = line_number
+        try:
+            record = _parse_line(raw, line_number)
+        except DataError as exc:
+            if strict:
+                raise DataError(f"{path}, line {line_number}: {exc}") from None
+            report.problems.append((line_number, str(exc)))
+            continue
+        raw_category = record.category
+        record.category, how = canonical_category(raw_category)
+        if how == "canonicalised":
+            report.categories_canonicalised[raw_category] += 1
+        elif how == "other":
+            report.categories_to_other[raw_category] += 1
+        elif how == "missing":
+            report.categories_missing += 1
+        records.append(record)
     if not any(r.scored for r in records):
         detail = "; ".join(report.summary_lines(max_listed=3)[1:]) or "empty file"
         raise DataError(f"{path}: no usable scored record ({detail})")

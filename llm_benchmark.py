@@ -24,6 +24,7 @@ from pathlib import Path
 
 import yaml
 
+from data_loader import DataError, iter_jsonl_lines
 from scoring import canonical_metric, score
 
 DEFAULT_ENDPOINT = "http://localhost:8000/v1"
@@ -162,36 +163,33 @@ def load_queries(path: str | Path, limit: int | None = None) -> tuple[list[Query
     queries, seen, problems = [], set(), []
     stats = {"lines": 0, "duplicates": 0}
     try:
-        handle = path.open(encoding="utf-8")
-    except OSError as exc:
-        raise ConfigError(f"{path}: cannot read ({exc.strerror})") from None
-    with handle:
-        for line_number, raw in enumerate(handle, start=1):
-            if not raw.strip():
-                continue
-            stats["lines"] += 1
-            try:
-                obj = json.loads(raw)
-            except ValueError as exc:
-                problems.append(f"line {line_number}: invalid JSON ({exc})")
-                continue
-            if not isinstance(obj, dict) or not isinstance(obj.get("query"), str) or not obj["query"].strip():
-                problems.append(f"line {line_number}: field 'query' is missing or not a non-empty string")
-                continue
-            try:
-                canonical_metric(obj.get("metric"))
-            except ValueError as exc:
-                problems.append(f"line {line_number}: field 'metric': {exc}")
-                continue
-            if obj.get("choices") is not None and not isinstance(obj["choices"], list):
-                problems.append(f"line {line_number}: field 'choices' must be a list")
-                continue
-            if obj["query"] in seen:
-                stats["duplicates"] += 1
-                continue
-            seen.add(obj["query"])
-            fields = {k: v for k, v in obj.items() if k not in MODEL_FIELDS and k != "query"}
-            queries.append(Query(obj["query"], fields, line_number))
+        lines = list(iter_jsonl_lines(path))
+    except DataError as exc:
+        raise ConfigError(str(exc)) from None
+    for line_number, raw in lines:
+        stats["lines"] += 1
+        try:
+            obj = json.loads(raw)
+        except ValueError as exc:
+            problems.append(f"line {line_number}: invalid JSON ({exc})")
+            continue
+        if not isinstance(obj, dict) or not isinstance(obj.get("query"), str) or not obj["query"].strip():
+            problems.append(f"line {line_number}: field 'query' is missing or not a non-empty string")
+            continue
+        try:
+            canonical_metric(obj.get("metric"))
+        except ValueError as exc:
+            problems.append(f"line {line_number}: field 'metric': {exc}")
+            continue
+        if obj.get("choices") is not None and not isinstance(obj["choices"], list):
+            problems.append(f"line {line_number}: field 'choices' must be a list")
+            continue
+        if obj["query"] in seen:
+            stats["duplicates"] += 1
+            continue
+        seen.add(obj["query"])
+        fields = {k: v for k, v in obj.items() if k not in MODEL_FIELDS and k != "query"}
+        queries.append(Query(obj["query"], fields, line_number))
     if problems:
         listed = "\n  ".join(problems[:20]) + (f"\n  ... and {len(problems) - 20} more" if len(problems) > 20 else "")
         raise ConfigError(f"{path}: {len(problems)} bad line(s):\n  {listed}")
@@ -487,13 +485,11 @@ def summarise_output(output: str | Path, model_names: list[str]) -> dict[str, "M
     """Per-model summary of the whole output file, resumed runs included: for each pair its last
     line counts (a success after a failure is a success)."""
     latest: dict[tuple[str, str], dict] = {}
-    with open(output, encoding="utf-8") as handle:
-        for raw in handle:
-            if raw.strip():
-                obj = json.loads(raw)
-                key = (obj["query"], obj["model_name"])
-                if not (obj.get("error") and key in latest and not latest[key].get("error")):
-                    latest[key] = obj
+    for _, raw in iter_jsonl_lines(output):
+        obj = json.loads(raw)
+        key = (obj["query"], obj["model_name"])
+        if not (obj.get("error") and key in latest and not latest[key].get("error")):
+            latest[key] = obj
     summaries = {name: ModelSummary() for name in model_names}
     for (_, name), obj in latest.items():
         s = summaries.setdefault(name, ModelSummary())
