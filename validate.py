@@ -212,10 +212,13 @@ def plot_results(results: list[StrategyResult], path: Path, title: str) -> None:
             "random": ("s", "tab:blue"),
             "best_single": ("^", "black"),
         }
+        groups: dict[tuple[float, float], list[StrategyResult]] = {}
         for r in results:
             marker, color = styles[r.kind]
             ax.scatter(x_of(r), r.avg_quality, marker=marker, color=color, s=140 if r.kind == "selector" else 60, zorder=3)
-            ax.annotate(r.name, (x_of(r), r.avg_quality), textcoords="offset points", xytext=(6, 4), fontsize=8)
+            groups.setdefault((round(x_of(r), 6), round(r.avg_quality, 6)), []).append(r)
+        for (x, y), members in groups.items():  # strategies on the same point share one label
+            ax.annotate("\n".join(m.name for m in members), (x, y), textcoords="offset points", xytext=(6, 4), fontsize=8)
         ax.set_xlabel("average latency (s)" if use_latency else "average cost (USD)")
         ax.set_ylabel("average quality")
         ax.grid(alpha=0.3)
