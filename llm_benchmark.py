@@ -28,7 +28,7 @@ from data_loader import DataError, iter_jsonl_lines
 from scoring import canonical_metric, score
 
 DEFAULT_ENDPOINT = "http://localhost:8000/v1"
-POOL_SHARD = 16
+POOL_SHARD = 8
 MODEL_FIELDS = (
     "model_name",
     "performance",
