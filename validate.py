@@ -195,7 +195,9 @@ def plot_results(results: list[StrategyResult], path: Path, title: str) -> None:
             [r.avg_quality for r in ordered],
             color=["tab:green" if r.kind == "selector" else "tab:gray" if r.kind == "always" else "tab:blue" for r in ordered],
         )
-        ax.set_xlabel("average quality")
+        for i, r in enumerate(ordered):
+            ax.text(r.avg_quality + 0.005, i, f"{r.avg_quality:.3f}", va="center", fontsize=8)
+        ax.set_xlabel("average quality (the data has no latency or cost to plot against)")
     else:
         pts = sorted(((x_of(r), r.avg_quality) for r in singles))
         frontier, best_q = [], -1.0
@@ -218,11 +220,19 @@ def plot_results(results: list[StrategyResult], path: Path, title: str) -> None:
             ax.scatter(x_of(r), r.avg_quality, marker=marker, color=color, s=140 if r.kind == "selector" else 60, zorder=3)
             groups.setdefault((round(x_of(r), 6), round(r.avg_quality, 6)), []).append(r)
         for (x, y), members in groups.items():  # strategies on the same point share one label
-            ax.annotate("\n".join(m.name for m in members), (x, y), textcoords="offset points", xytext=(6, 4), fontsize=8)
+            stacked = len(members) > 1  # a stack of names hangs below its point, clear of the ones above
+            ax.annotate(
+                "\n".join(m.name for m in members),
+                (x, y),
+                textcoords="offset points",
+                xytext=(8, -6 if stacked else 4),
+                va="top" if stacked else "bottom",
+                fontsize=8,
+            )
         ax.set_xlabel("average latency (s)" if use_latency else "average cost (USD)")
         ax.set_ylabel("average quality")
         ax.grid(alpha=0.3)
-    ax.set_title(title)
+    ax.set_title(title, fontsize=10)
     fig.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=110)
@@ -397,7 +407,7 @@ def run(args: argparse.Namespace) -> int:
         Path(args.output_json).write_text(json.dumps(payload, indent=2))
         log(f"Wrote {args.output_json}")
     if args.plot:
-        plot_results(results, Path(args.plot), f"{data_file.name}: {len(plan.queries)} queries, {embedding_id}")
+        plot_results(results, Path(args.plot), f"{data_file.name}: {len(plan.queries)} queries\nembeddings: {embedding_id}")
         log(f"Wrote {args.plot}")
     return 2 if failed and not results else (1 if failed else 0)
 

@@ -239,11 +239,20 @@ def test_prepare_accepts_a_set_without_metadata_on_its_dimension_with_a_warning(
 
 
 def test_train_without_data_file_fetches_the_default_dataset(hub, tmp_path):
-    hub.add_repo(DATA_REPO, {"benchmark_training_data.jsonl": (ROOT / "examples/benchmark_output.jsonl").read_bytes()},
-                 repo_type="dataset")
+    hub.add_repo(DATA_REPO, {"benchmark_training_data.jsonl": (ROOT / "examples/benchmark_output.jsonl").read_bytes()}, repo_type="dataset")
     done = script(hub, tmp_path, "train.py", "--output-dir", "models", "--embedding-model", "minilm", "--quiet")
     assert done.returncode == 0, done.stderr
     assert sorted(p.name for p in (tmp_path / "models").iterdir()) == ["kmeans_model.json", "knn_model.json", "svm_model.json"]
-    offline = script(hub, tmp_path, "train.py", "--output-dir", "m2", "--embedding-model", "minilm",
-                     "--cache-dir", tmp_path / "empty-cache", env_extra={"HF_HUB_OFFLINE": "1"})
+    offline = script(
+        hub,
+        tmp_path,
+        "train.py",
+        "--output-dir",
+        "m2",
+        "--embedding-model",
+        "minilm",
+        "--cache-dir",
+        tmp_path / "empty-cache",
+        env_extra={"HF_HUB_OFFLINE": "1"},
+    )
     assert offline.returncode == 1 and "--data-file was not given" in offline.stderr and "cannot reach the Hub" in offline.stderr
