@@ -73,6 +73,7 @@ class TrainSettings:
 
 
 DEFAULTS = TrainSettings()
+MIN_USEFUL_QUERIES = 50  # below this, say that the set is a smoke test, not a router
 
 
 @dataclass
@@ -99,6 +100,11 @@ def train_from_table(
     if not labels.queries:
         raise TrainingError("no training query has outcomes for two or more models: nothing to learn about choosing")
     notes = []
+    if len(labels.queries) < MIN_USEFUL_QUERIES:
+        notes.append(
+            f"only {len(labels.queries)} training queries: the files are valid, but too few queries to learn "
+            "routing reliably; benchmark hundreds"
+        )
     if labels.skipped_single_model:
         notes.append(f"{labels.skipped_single_model} queries have outcomes for fewer than two models: counted, not used")
     categories = [train_table.category_by_query[q] for q in labels.queries]
