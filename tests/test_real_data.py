@@ -1,7 +1,6 @@
 """Real routing data (../shared/data, skipped cleanly when absent): routing must pay on held-out queries."""
 
 import numpy as np
-import pytest
 
 from data_loader import build_outcome_table, load_records, split_queries
 from evaluation import EvalTable, evaluate_baselines, evaluate_choices
