@@ -94,10 +94,13 @@ class TrainingSet:
 
     def best_by_mean(self, rows: np.ndarray) -> str:
         """The model with the best mean objective over `rows` (ties: better overall rank)."""
-        sub = self.scores[rows]
-        counts = np.sum(~np.isnan(sub), axis=0)
-        means = np.where(counts > 0, np.nansum(sub, axis=0) / np.maximum(counts, 1), -np.inf)
-        return self.models[int(np.argmax(means))]  # argmax takes the first: models are rank-ordered
+        return self.models[int(np.argmax(mean_over_rows(self.scores[rows])))]  # first max: models are rank-ordered
+
+
+def mean_over_rows(values: np.ndarray) -> np.ndarray:
+    """Per-model mean over the second-to-last axis, ignoring NaN (no outcome); -inf where no row has one."""
+    counts = np.sum(~np.isnan(values), axis=-2)
+    return np.where(counts > 0, np.nansum(values, axis=-2) / np.maximum(counts, 1), -np.inf)
 
 
 @dataclass
@@ -134,19 +137,13 @@ def _neighbourhood_labels(ts: TrainingSet, size: int) -> tuple[list[str], np.nda
     x = ts.features
     sq = np.einsum("ij,ij->i", x, x)
     labels, quality = [], np.empty(n)
-    filled_scores = np.where(np.isnan(ts.scores), 0.0, ts.scores)
-    counts_all = (~np.isnan(ts.scores)).astype(np.float64)
-    filled_quality = np.where(np.isnan(ts.quality), 0.0, ts.quality)
     for start in range(0, n, 512):
         block = slice(start, min(start + 512, n))
         d2 = sq[block, None] + sq[None, :] - 2.0 * x[block] @ x.T
-        near = np.argpartition(d2, size - 1, axis=1)[:, :size]
-        counts = counts_all[near].sum(axis=1)
-        means = np.where(counts > 0, filled_scores[near].sum(axis=1) / np.maximum(counts, 1), -np.inf)
-        best = np.argmax(means, axis=1)  # first maximum: models are in overall-rank order
-        q = filled_quality[near].sum(axis=1) / np.maximum(counts, 1)
+        near = np.argpartition(d2, size - 1, axis=1)[:, :size]  # block x size neighbour indices
+        best = np.argmax(mean_over_rows(ts.scores[near]), axis=1)  # first maximum: models are rank-ordered
         labels.extend(ts.models[j] for j in best)
-        quality[block] = q[np.arange(len(best)), best]
+        quality[block] = mean_over_rows(ts.quality[near])[np.arange(len(best)), best]
     return labels, quality
 
 
