@@ -127,6 +127,7 @@ class LoadReport:
     categories_canonicalised: Counter = field(default_factory=Counter)
     categories_to_other: Counter = field(default_factory=Counter)
     categories_missing: int = 0
+    sha256: str = ""  # of the file's bytes, to tie artifacts to the exact data they came from
 
     def summary_lines(self, max_listed: int = 10) -> list[str]:
         out = [f"{self.path}: {self.lines} lines"]
@@ -217,15 +218,22 @@ def _parse_line(raw: str, line_number: int) -> Record:
     )
 
 
-def iter_jsonl_lines(path: str | Path):
-    """(line number, raw line) for each non-blank line; a file that cannot be read is a DataError."""
+def iter_jsonl_lines(path: str | Path, digest=None):
+    """(line number, raw line) for each non-blank line; a file that cannot be read is a DataError.
+    `digest` (a hashlib object), when given, is fed the file's bytes on the way: one read serves both."""
     path = Path(path)
     try:
-        handle = path.open(encoding="utf-8")
+        handle = path.open("rb")
     except OSError as exc:
         raise DataError(f"{path}: cannot read ({exc.strerror})") from None
     with handle:
-        for line_number, raw in enumerate(handle, start=1):
+        for line_number, data in enumerate(handle, start=1):
+            if digest is not None:
+                digest.update(data)
+            try:
+                raw = data.decode("utf-8")
+            except UnicodeDecodeError as exc:
+                raise DataError(f"{path}, line {line_number}: not UTF-8 ({exc.reason})") from None
             if raw.strip():
                 yield line_number, raw
 
@@ -239,7 +247,8 @@ def load_records(path: str | Path, strict: bool = False) -> tuple[list[Record], 
     path = Path(path)
     report = LoadReport(path=str(path))
     records: list[Record] = []
-    for line_number, raw in iter_jsonl_lines(path):
+    digest = hashlib.sha256()
+    for line_number, raw in iter_jsonl_lines(path, digest):
         report.lines = line_number
         try:
             record = _parse_line(raw, line_number)
@@ -257,6 +266,7 @@ def load_records(path: str | Path, strict: bool = False) -> tuple[list[Record], 
         elif how == "missing":
             report.categories_missing += 1
         records.append(record)
+    report.sha256 = digest.hexdigest()
     if not any(r.scored for r in records):
         detail = "; ".join(report.summary_lines(max_listed=3)[1:]) or "empty file"
         raise DataError(f"{path}: no usable scored record ({detail})")
@@ -487,11 +497,3 @@ def query_set_digest(queries: Iterable[str]) -> str:
     for h in sorted(query_hash(q) for q in set(queries)):
         digest.update(h.encode())
     return digest.hexdigest()[:16]
-
-
-def file_sha256(path: str | Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()

@@ -22,7 +22,6 @@ from data_loader import (
     Objective,
     OutcomeTable,
     build_outcome_table,
-    file_sha256,
     fit_objective,
     label_queries,
     load_records,
@@ -171,7 +170,7 @@ def run(args: argparse.Namespace) -> int:
     metadata = {
         "embedding_model": embedder.model_id,
         "data_file": data_file.name,
-        "data_sha256": file_sha256(data_file),
+        "data_sha256": report.sha256,
         "holdout": {"fraction": args.holdout, "seed": args.seed, "count": len(held_out), "digest": query_set_digest(held_out)},
     }
     trained = train_from_table(table, train_queries, embedder.embed, settings, metadata)

@@ -23,7 +23,6 @@ from data_loader import (
     DataError,
     Objective,
     build_outcome_table,
-    file_sha256,
     fit_objective,
     load_records,
     query_hash,
@@ -355,7 +354,7 @@ def run(args: argparse.Namespace) -> int:
         log("warning: no objective in the metadata: ref fitted on the evaluated data itself")
     ranking = [m for m, _ in meta.get("model_ranking", [])] or None
 
-    plan = choose_eval_queries(table, meta, file_sha256(data_file), args.test_split, args.seed, args.include_seen)
+    plan = choose_eval_queries(table, meta, report.sha256, args.test_split, args.seed, args.include_seen)
     for note in plan.notes:
         print(note)
     if not plan.queries:

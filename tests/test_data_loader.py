@@ -181,3 +181,15 @@ def test_split_keeps_all_model_rows_of_a_query_on_one_side(tmp_path):
     train, held = split_queries(table.queries, 0.25, seed=1)
     assert len(table.subset(held).queries) == 50
     assert all(len(table.subset(train).outcomes_by_query[q]) == 3 for q in train)
+
+
+def test_the_file_hash_is_of_its_exact_bytes_and_non_utf8_is_named(tmp_path):
+    import hashlib
+
+    path = write_jsonl(tmp_path / "d.jsonl", [row("q", "a", 1.0), row("q", "b", 0.0)])
+    path.write_bytes(path.read_bytes().replace(b"\n", b"\r\n"))
+    _, report = load_records(path)
+    assert report.sha256 == hashlib.sha256(path.read_bytes()).hexdigest()
+    path.write_bytes(path.read_bytes() + b'{"query": "\xff"}\n')
+    with pytest.raises(DataError, match="line 3: not UTF-8"):
+        load_records(path)
