@@ -250,7 +250,9 @@ def _fetch(args, log) -> tuple[Path, Path]:
             download_file(args.models_repo, ARTIFACT_FILES[kind], models_dir, "model")
             log(f"  Downloaded {ARTIFACT_FILES[kind]}")
     data_file = Path(args.data_file) if args.data_file else models_dir / VALIDATION_DATA_FILE
-    if not data_file.exists() and not args.data_file and not args.no_download:
+    if not data_file.exists() and not args.data_file:
+        if args.no_download:
+            raise DataError(f"{data_file} not found: pass --data-file, or drop --no-download to fetch it from {args.data_repo}")
         from hub import download_file
 
         download_file(args.data_repo, VALIDATION_DATA_FILE, models_dir, "dataset")

@@ -256,3 +256,39 @@ def test_train_without_data_file_fetches_the_default_dataset(hub, tmp_path):
         env_extra={"HF_HUB_OFFLINE": "1"},
     )
     assert offline.returncode == 1 and "--data-file was not given" in offline.stderr and "cannot reach the Hub" in offline.stderr
+
+
+def test_validate_downloads_models_and_data_when_missing(hub, tmp_path):
+    from test_validate import routed_dataset
+
+    import train
+
+    train_data = routed_dataset(tmp_path / "train.jsonl", n_per_template=10)
+    assert (
+        train.main(
+            [
+                "--data-file",
+                str(train_data),
+                "--output-dir",
+                str(tmp_path / "published"),
+                "--embedding-model",
+                "minilm",
+                "--cache-dir",
+                str(tmp_path / "cache"),
+                "--knn-smoothing",
+                "5",
+                "--quiet",
+            ]
+        )
+        == 0
+    )
+    hub.add_repo(MODELS_REPO, {p.name: p.read_bytes() for p in (tmp_path / "published").iterdir()})
+    test_data = routed_dataset(tmp_path / "test.jsonl", n_per_template=10, start=50)
+    hub.add_repo(DATA_REPO, {"validation_benchmark_with_gt.jsonl": test_data.read_bytes()}, repo_type="dataset")
+    done = script(hub, tmp_path, "validate.py", "--cache-dir", tmp_path / "cache/embeddings")
+    assert done.returncode == 0, done.stderr
+    assert "Downloaded knn_model.json" in done.stdout and "Downloaded validation_benchmark_with_gt.jsonl" in done.stdout
+    assert "Validation Results (70 test queries, 3 models)" in done.stdout
+    assert (tmp_path / ".cache/ml-models/validation_benchmark_with_gt.jsonl").read_bytes() == test_data.read_bytes()
+    offline = script(hub, tmp_path, "validate.py", "--models-dir", tmp_path / "empty", "--no-download")
+    assert offline.returncode == 1 and "not found: pass --data-file, or drop --no-download" in offline.stderr
