@@ -62,6 +62,11 @@ def load_selectors(models_dir: Path, algorithms: list[str]) -> LoadedSelectors:
                 )
                 artifacts.pop(kind, None)
                 break
+    for kind, meta in metas.items():
+        actual = feature_dim_of(kind, artifacts[kind]) if kind in artifacts else None
+        if actual is not None and meta.get("feature_dim") not in (None, actual):
+            failed[kind] = f"{ARTIFACT_FILES[kind]}: metadata says {meta['feature_dim']} features, the vectors have {actual}"
+            artifacts.pop(kind)
     missing_meta = [k for k in artifacts if k not in metas]
     if missing_meta:
         warnings.append(

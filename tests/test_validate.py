@@ -253,3 +253,16 @@ def test_quality_weight_changes_the_trained_artifacts(trained_set, tmp_path):
     )
     kmeans = json.loads((speed_first / "kmeans_model.json").read_text())
     assert set(kmeans["cluster_models"]) == {"talker"}  # the fastest model wins everything at w = 0
+
+
+def test_an_artifact_that_contradicts_its_metadata_is_failed(trained_set, tmp_path, capsys):
+    root, data, models_dir, cache = trained_set
+    edited = tmp_path / "models"
+    edited.mkdir()
+    for name in ("knn_model.json", "kmeans_model.json", "svm_model.json"):
+        (edited / name).write_text((models_dir / name).read_text())
+    kmeans = json.loads((edited / "kmeans_model.json").read_text())
+    kmeans["metadata"]["feature_dim"] = "1038"
+    (edited / "kmeans_model.json").write_text(json.dumps(kmeans))
+    code, out = run_validate(["--data-file", data, "--models-dir", edited, "--no-download", "--cache-dir", f"{cache}/embeddings"], capsys)
+    assert code == 1 and "FAILED KMEANS Selection" in out.out and "1038" in out.out
