@@ -410,9 +410,7 @@ async def _run(queries: list[Query], models: list[ModelConfig], output: Path, se
     clients: dict[str, list] = {}
     for m in models:
         if m.endpoint not in clients:
-            clients[m.endpoint] = [
-                httpx.AsyncClient(limits=limits, timeout=settings.policy.timeout, verify=tls) for _ in range(n_shards)
-            ]
+            clients[m.endpoint] = [httpx.AsyncClient(limits=limits, timeout=settings.policy.timeout, verify=tls) for _ in range(n_shards)]
     queue: asyncio.Queue = asyncio.Queue()
     for job in jobs:
         queue.put_nowait(job)
