@@ -18,10 +18,12 @@ import json
 import os
 import random
 import re
+import ssl
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import certifi
 import yaml
 
 from data_loader import DataError, iter_jsonl_lines
@@ -382,6 +384,28 @@ def _cost(model: ModelConfig, result: CallResult) -> float | None:
     ) / 1e6
 
 
+async def _call_now(fn, *args):
+    return fn(*args)
+
+
+def output_record(q: Query, m: ModelConfig, result: CallResult, quality: float | None) -> dict:
+    """One output line: the pair, the answer and its score (or the error), tokens, cost, and the
+    query's own fields passed through. A failure has `error` and `performance: null`, never 0."""
+    record = {"query": q.query, "model_name": m.name, "response": result.response}
+    if result.error is None:
+        record["performance"] = quality
+        record["response_time"] = round(result.seconds, 6)
+    else:
+        record.update(performance=None, response_time=None, error=result.error)
+    record.update(attempts=result.attempts, prompt_tokens=result.prompt_tokens, completion_tokens=result.completion_tokens)
+    cost = _cost(m, result)
+    if cost is not None:
+        record["cost"] = cost
+    for key, value in q.fields.items():
+        record.setdefault(key, value)
+    return record
+
+
 async def _run(queries: list[Query], models: list[ModelConfig], output: Path, settings: BenchmarkSettings, log) -> None:
     import httpx
 
@@ -402,10 +426,6 @@ async def _run(queries: list[Query], models: list[ModelConfig], output: Path, se
     limits = httpx.Limits(max_connections=per_shard, max_keepalive_connections=per_shard)
     # One TLS context for every client: building one per client (loading the CA bundle) costs
     # ~50 ms each, which is startup time a short run feels.
-    import ssl
-
-    import certifi
-
     tls = ssl.create_default_context(cafile=certifi.where())
     clients: dict[str, list] = {}
     for m in models:
@@ -442,29 +462,13 @@ async def _run(queries: list[Query], models: list[ModelConfig], output: Path, se
                     settings.policy,
                     redact,
                 )
-                record = {"query": q.query, "model_name": m.name, "response": result.response}
+                quality = None
                 truth, metric = q.fields.get("ground_truth"), q.fields.get("metric")
-                if result.error is None:
-                    if canonical_metric(metric) == "code" and truth is not None:
-                        quality = await asyncio.to_thread(
-                            score, result.response, truth, metric, q.fields.get("choices"), settings.code_timeout
-                        )
-                    else:
-                        quality = score(result.response, truth, metric, q.fields.get("choices"))
-                    record["performance"] = quality
-                    record["response_time"] = round(result.seconds, 6)
-                else:
-                    record["performance"] = None
-                    record["response_time"] = None
-                    record["error"] = result.error
-                record["attempts"] = result.attempts
-                record["prompt_tokens"] = result.prompt_tokens
-                record["completion_tokens"] = result.completion_tokens
-                cost = _cost(m, result)
-                if cost is not None:
-                    record["cost"] = cost
-                for key, value in q.fields.items():
-                    record.setdefault(key, value)
+                if result.error is None and truth is not None:
+                    # Code runs in a subprocess that may take seconds: off the event loop.
+                    scorer = asyncio.to_thread if canonical_metric(metric) == "code" else _call_now
+                    quality = await scorer(score, result.response, truth, metric, q.fields.get("choices"), settings.code_timeout)
+                record = output_record(q, m, result, quality)
                 sink.write(json.dumps(record, ensure_ascii=False) + "\n")
                 sink.flush()  # line by line: a crash or Ctrl-C loses nothing already answered
                 if bar is not None:
