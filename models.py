@@ -635,6 +635,7 @@ def write_artifacts(output_dir: str | Path, artifacts: dict[str, dict]) -> list[
                 handle.write(dump_artifact(artifact))
                 handle.flush()
                 os.fsync(handle.fileno())
+            os.chmod(tmp, 0o644)  # mkstemp makes 0600: the router often runs as another user
         for tmp, final in staged:
             os.replace(tmp, final)
     finally:

@@ -300,3 +300,4 @@ def test_write_is_all_or_nothing(tmp_path, data):
     assert {p.name: p.read_bytes() for p in tmp_path.iterdir()} == before  # old set intact, no temp files
     for kind in artifacts:
         load_artifact(tmp_path / f"{kind}_model.json", kind)
+        assert (tmp_path / f"{kind}_model.json").stat().st_mode & 0o044 == 0o044  # readable by the router's user
