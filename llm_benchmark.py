@@ -291,19 +291,20 @@ async def call_model(
         headers.setdefault("Authorization", f"Bearer {model.api_key}")
     body = {"model": model.api_model or model.name, "messages": messages, "max_tokens": max_tokens, "temperature": temperature}
     url = model.endpoint.rstrip("/") + "/chat/completions"
+    payload = json.dumps(body).encode()  # once, not per attempt; httpx's own json= path costs more CPU
     attempt, last_error = 0, "no attempt"
     while attempt <= policy.retries:
         attempt += 1
         started = time.perf_counter()
         try:
-            response = await client.post(url, json=body, headers=headers, timeout=policy.timeout)
+            response = await client.post(url, content=payload, headers=headers, timeout=policy.timeout)
             elapsed = time.perf_counter() - started
             if response.status_code == 429 or response.status_code >= 500:
                 raise RetryableError(f"HTTP {response.status_code}", parse_retry_after(response.headers.get("retry-after")))
             if response.status_code >= 400:
                 raise FinalError(f"HTTP {response.status_code}: {response.text[:200]}")
             try:
-                data = response.json()
+                data = json.loads(response.content)
                 choice = data["choices"][0]
                 text = choice["message"].get("content")
                 if text is None:
