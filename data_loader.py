@@ -305,12 +305,6 @@ class OutcomeTable:
             list(self.models),
         )
 
-    def has_latency(self) -> bool:
-        return any(o.latency is not None for m in self.outcomes_by_query.values() for o in m.values())
-
-    def has_cost(self) -> bool:
-        return any(o.cost is not None for m in self.outcomes_by_query.values() for o in m.values())
-
 
 def build_outcome_table(records: list[Record], report: LoadReport | None = None) -> OutcomeTable:
     """Resolve duplicates and keep scored outcomes.

@@ -38,7 +38,7 @@ def run(args: argparse.Namespace) -> int:
             print(f"note: {VALIDATION_DATA_FILE} not downloaded: {exc}")
         return 0
     if args.file:
-        repo_type, default_repo = repo_type_for(args.file)
+        repo_type = repo_type_for(args.file)
         repo_id = args.data_repo if repo_type == "dataset" else args.repo_id
         path = download_file(repo_id, args.file, args.output_dir, repo_type, args.revision, args.token)
         kind = next((k for k, name in ARTIFACT_FILES.items() if name == args.file), None)

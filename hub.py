@@ -12,7 +12,7 @@ import shutil
 import tempfile
 from pathlib import Path
 
-from data_loader import DATA_REPO, MODELS_REPO, TRAINING_DATA_FILE, VALIDATION_DATA_FILE
+from data_loader import TRAINING_DATA_FILE, VALIDATION_DATA_FILE
 from models import ALGORITHMS, ARTIFACT_FILES, ArtifactError, decode_metadata, load_artifact
 
 DATA_FILES = (TRAINING_DATA_FILE, VALIDATION_DATA_FILE)
@@ -86,9 +86,9 @@ def download_file(
     return target
 
 
-def repo_type_for(filename: str) -> tuple[str, str]:
-    """A data file name goes to the data repo (a dataset), anything else to the models repo."""
-    return ("dataset", DATA_REPO) if filename in DATA_FILES or filename.endswith(".jsonl") else ("model", MODELS_REPO)
+def repo_type_for(filename: str) -> str:
+    """A data file (.jsonl) lives in the data repo, a dataset; anything else in the models repo."""
+    return "dataset" if filename in DATA_FILES or filename.endswith(".jsonl") else "model"
 
 
 def download_models(repo_id: str, output_dir: str | Path, revision: str | None = None, token: str | None = None) -> list[Path]:

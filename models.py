@@ -114,7 +114,6 @@ class TrainedSelector:
 class Selection:
     choices: list[str]
     ties: int = 0  # queries where the runtime's choice is arbitrary (exact vote or distance ties)
-    decision_values: np.ndarray | None = None
 
 
 # ---------------------------------------------------------------------------------------------
@@ -441,7 +440,7 @@ def select_svm(a: dict, features: np.ndarray) -> Selection:
     values, names = svm_decision_values(a, features)
     default = a["model_names"][0]
     if not names:
-        return Selection([default] * len(values), 0, values)
+        return Selection([default] * len(values), 0)
     choices, ties = [], 0
     for row in values:
         finite = np.where(np.isnan(row), -np.inf, row)
@@ -451,7 +450,7 @@ def select_svm(a: dict, features: np.ndarray) -> Selection:
             continue
         choices.append(names[int(np.argmax(finite))])  # argmax: the first strictly greatest
         ties += int(np.sum(finite == top) > 1)
-    return Selection(choices, ties, values)
+    return Selection(choices, ties)
 
 
 # ---------------------------------------------------------------------------------------------

@@ -81,7 +81,6 @@ class TrainedSet:
     objective: Objective
     ranking: list[tuple[str, float]]
     notes: list[str] = field(default_factory=list)
-    estimators: dict = field(default_factory=dict)
 
 
 def train_from_table(
@@ -127,15 +126,14 @@ def train_from_table(
             "created_at": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
         }
     )
-    artifacts, estimators = {}, {}
+    artifacts = {}
     for kind in settings.algorithms:
         train_fn = SELECTORS[kind][0]
         trained = train_fn(ts, **settings.selector_kwargs(kind))
         trained.artifact["metadata"] = encode_metadata({"algorithm": kind, **meta})
         artifacts[kind] = trained.artifact
-        estimators[kind] = trained.estimator
         notes.extend(trained.notes)
-    return TrainedSet(artifacts, objective, labels.ranking, notes, estimators)
+    return TrainedSet(artifacts, objective, labels.ranking, notes)
 
 
 def fetch_default_training_data(cache_dir: Path) -> Path:

@@ -200,15 +200,20 @@ def test_seed_determinism(trained_set, tmp_path, capsys):
     assert first["strategies"] != different["strategies"]
 
 
+def copy_set_with_edit(source, target, name, edit):
+    """A copy of a trained set in which one file is changed by `edit(artifact_dict)`."""
+    target.mkdir()
+    for file_name in ("knn_model.json", "kmeans_model.json", "svm_model.json"):
+        (target / file_name).write_text((source / file_name).read_text())
+    artifact = json.loads((target / name).read_text())
+    edit(artifact)
+    (target / name).write_text(json.dumps(artifact))
+    return target
+
+
 def test_a_broken_selector_is_reported_as_failed_not_replaced(trained_set, tmp_path, capsys):
     root, data, models_dir, cache = trained_set
-    broken = tmp_path / "models"
-    broken.mkdir()
-    for name in ("knn_model.json", "kmeans_model.json", "svm_model.json"):
-        (broken / name).write_text((models_dir / name).read_text())
-    svm = json.loads((broken / "svm_model.json").read_text())
-    svm["kernel_type"] = "rbf"
-    (broken / "svm_model.json").write_text(json.dumps(svm))
+    broken = copy_set_with_edit(models_dir, tmp_path / "models", "svm_model.json", lambda a: a.update(kernel_type="rbf"))
     code, out = run_validate(["--data-file", data, "--models-dir", broken, "--no-download", "--cache-dir", f"{cache}/embeddings"], capsys)
     assert code == 1
     assert "FAILED SVM Selection" in out.out and "kernel_type" in out.out
@@ -257,12 +262,6 @@ def test_quality_weight_changes_the_trained_artifacts(trained_set, tmp_path):
 
 def test_an_artifact_that_contradicts_its_metadata_is_failed(trained_set, tmp_path, capsys):
     root, data, models_dir, cache = trained_set
-    edited = tmp_path / "models"
-    edited.mkdir()
-    for name in ("knn_model.json", "kmeans_model.json", "svm_model.json"):
-        (edited / name).write_text((models_dir / name).read_text())
-    kmeans = json.loads((edited / "kmeans_model.json").read_text())
-    kmeans["metadata"]["feature_dim"] = "1038"
-    (edited / "kmeans_model.json").write_text(json.dumps(kmeans))
+    edited = copy_set_with_edit(models_dir, tmp_path / "models", "kmeans_model.json", lambda a: a["metadata"].update(feature_dim="1038"))
     code, out = run_validate(["--data-file", data, "--models-dir", edited, "--no-download", "--cache-dir", f"{cache}/embeddings"], capsys)
     assert code == 1 and "FAILED KMEANS Selection" in out.out and "1038" in out.out
