@@ -13,6 +13,7 @@ import argparse
 import os
 import sys
 
+from code_sandbox import SandboxUnavailable, require_isolation
 from llm_benchmark import (
     DEFAULT_ENDPOINT,
     BenchmarkSettings,
@@ -24,6 +25,7 @@ from llm_benchmark import (
     load_queries,
     run_benchmark,
 )
+from scoring import canonical_metric
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -46,6 +48,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--backoff", type=float, default=0.5, help="first backoff in seconds, doubled per retry, with jitter")
     p.add_argument("--max-backoff", type=float, default=30.0)
     p.add_argument("--code-timeout", type=float, default=10.0, help="seconds for the code metric's test run")
+    p.add_argument(
+        "--unsafe-code",
+        action="store_true",
+        help="score code answers WITHOUT isolation (as you, seeing your files) when bubblewrap cannot run here",
+    )
     p.add_argument("--no-progress", action="store_true")
     return p
 
@@ -70,6 +77,15 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     if stats["duplicates"]:
         print(f"{args.queries}: {stats['duplicates']} repeated queries dropped (first occurrence kept)")
+    has_code = any(canonical_metric(q.fields.get("metric")) == "code" and q.fields.get("ground_truth") is not None for q in queries)
+    if has_code and not args.unsafe_code:
+        try:
+            require_isolation()  # before any request: a run that cannot score safely does not start
+        except SandboxUnavailable as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 2
+    elif has_code:
+        print("WARNING: --unsafe-code: code answers run as you, without isolation (they can read and change your files)")
     no_truth = sum(1 for q in queries if q.fields.get("ground_truth") is None)
     print(f"Benchmarking {len(queries)} queries x {len(models)} models -> {args.output}")
     if no_truth:
@@ -82,6 +98,7 @@ def main(argv: list[str] | None = None) -> int:
         policy=RetryPolicy(timeout=args.timeout, retries=args.retries, backoff=args.backoff, max_backoff=args.max_backoff),
         progress=not args.no_progress,
         code_timeout=args.code_timeout,
+        unsafe_code=args.unsafe_code,
     )
     try:
         summaries = run_benchmark(queries, models, args.output, settings)

@@ -71,6 +71,27 @@ class ModelConfig:
         return out
 
 
+def check_header_values(models: list[ModelConfig]) -> None:
+    """API keys and header values must be printable ASCII: anything else (a pasted newline, a
+    non-ASCII character) makes httpx raise with the value in its message. Said here, before any
+    request, naming the model and the field but never the value."""
+    for m in models:
+        fields = [("api_key", m.api_key)] + [(f"headers.{k}", v) for k, v in m.headers.items()]
+        for name, value in fields:
+            bad = [c for c in value or "" if not " " <= c <= "~"]
+            if bad:
+                what = (
+                    "a newline"
+                    if "\n" in bad or "\r" in bad
+                    else "a control character"
+                    if any(ord(c) < 32 or ord(c) == 127 for c in bad)
+                    else "a non-ASCII character"
+                )
+                raise ConfigError(
+                    f"model {m.name}: {name} contains {what}; HTTP headers allow printable ASCII only (check for a pasted line break)"
+                )
+
+
 _VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 
 
@@ -225,7 +246,13 @@ class Redactor:
     """Removes every secret (API keys, header values) from text before it is written or printed."""
 
     def __init__(self, secrets):
-        self.secrets = sorted({s for s in secrets if s}, key=len, reverse=True)
+        # Each secret also as the escaped forms an error message may quote it in: httpx rejects a
+        # header holding a newline or non-ASCII text with "Illegal header value b'Bearer <key>'".
+        variants = set()
+        for s in secrets:
+            if s:
+                variants.update({s, repr(s)[1:-1], repr(s.encode("utf-8", "surrogatepass"))[2:-1], json.dumps(s)[1:-1]})
+        self.secrets = sorted((v for v in variants if v), key=len, reverse=True)
 
     def __call__(self, text: str) -> str:
         for secret in self.secrets:
@@ -259,6 +286,28 @@ def parse_retry_after(value: str | None) -> float | None:
         return max(0.0, when.timestamp() - time.time())
     except (TypeError, ValueError):
         return None
+
+
+def answer_text(content) -> str | None:
+    """A message's content as text. Servers send a string, null, or (newer APIs) a list of parts;
+    anything else (a number, an object) is kept as its JSON text rather than crashing a scorer."""
+    if content is None or isinstance(content, str):
+        return content
+    if isinstance(content, list):
+        parts = [p.get("text") if isinstance(p, dict) else p for p in content]
+        return "".join(p if isinstance(p, str) else json.dumps(p) for p in parts if p is not None)
+    return json.dumps(content)
+
+
+def token_count(value) -> int | None:
+    """A usage count we can price: a non-negative integer (or its decimal string), else None."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, str) and value.strip().isdigit():
+        value = int(value.strip())
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    return value if isinstance(value, int) and 0 <= value < 10**12 else None
 
 
 class RetryableError(Exception):
@@ -306,13 +355,14 @@ async def call_model(
             try:
                 data = json.loads(response.content)
                 choice = data["choices"][0]
-                text = choice["message"].get("content")
+                text = answer_text(choice["message"].get("content"))
                 if text is None:
-                    text = choice.get("text", "")
-                usage = data.get("usage") or {}
+                    text = answer_text(choice.get("text")) or ""
+                usage = data.get("usage")
+                usage = usage if isinstance(usage, dict) else {}
             except (ValueError, KeyError, IndexError, TypeError, AttributeError) as exc:
                 raise RetryableError(f"malformed response ({type(exc).__name__})") from None
-            return CallResult(text, elapsed, attempt, usage.get("prompt_tokens"), usage.get("completion_tokens"))
+            return CallResult(text, elapsed, attempt, token_count(usage.get("prompt_tokens")), token_count(usage.get("completion_tokens")))
         except FinalError as exc:
             return CallResult(None, None, attempt, error=redact(str(exc)))
         except RetryableError as exc:
@@ -326,30 +376,62 @@ async def call_model(
     return CallResult(None, None, attempt, error=redact(f"gave up after {attempt} attempts: {last_error}"))
 
 
-def read_completed(output: Path) -> tuple[set[tuple[str, str]], int]:
-    """Pairs already answered in `output` (lines without `error`). A torn last line, from a run
-    killed mid-write, is cut off so that appending continues on a clean line."""
-    done, failed = set(), 0
+def _parse_output_line(raw: bytes) -> dict | None:
+    try:
+        obj = json.loads(raw.decode("utf-8"))
+    except ValueError:  # UnicodeDecodeError included
+        return None
+    return obj if isinstance(obj, dict) and isinstance(obj.get("query"), str) and isinstance(obj.get("model_name"), str) else None
+
+
+@dataclass
+class ResumeState:
+    done: set[tuple[str, str]] = field(default_factory=set)
+    failed: int = 0
+    bad_lines: list[int] = field(default_factory=list)  # line numbers left in place, not counted as done
+    torn_line: int | None = None  # a cut-off last line, moved to the side file
+    side_file: Path | None = None
+
+
+def read_completed(output: Path) -> ResumeState:
+    """Pairs already answered in `output` (lines without `error`).
+
+    A last line without its newline is kept when it parses (the run died between the line and
+    its newline) and completed with one; when it does not parse (killed mid-write), it is moved,
+    byte for byte, to `<output>.torn` and reported. Other lines that do not parse are reported by
+    number and left where they are; their pairs are asked again."""
+    state = ResumeState()
     if not output.exists():
-        return done, failed
+        return state
     data = output.read_bytes()
     if data and not data.endswith(b"\n"):
         cut = data.rfind(b"\n") + 1
-        with output.open("r+b") as handle:
-            handle.truncate(cut)
-        data = data[:cut]
-    for line_number, raw in enumerate(data.decode("utf-8").splitlines(), start=1):
+        tail = data[cut:]
+        if _parse_output_line(tail) is not None:
+            with output.open("ab") as handle:
+                handle.write(b"\n")
+            data += b"\n"
+        else:
+            state.torn_line = data.count(b"\n") + 1
+            state.side_file = output.with_name(output.name + ".torn")
+            with state.side_file.open("ab") as side:
+                side.write(tail + b"\n")
+                side.flush()
+                os.fsync(side.fileno())  # the bytes are safe elsewhere before we cut them here
+            with output.open("r+b") as handle:
+                handle.truncate(cut)
+            data = data[:cut]
+    for line_number, raw in enumerate(data.split(b"\n"), start=1):
         if not raw.strip():
             continue
-        try:
-            obj = json.loads(raw)
-        except ValueError:
-            raise ConfigError(f"{output}, line {line_number}: not valid JSON; fix or move the file before resuming") from None
-        if obj.get("error"):
-            failed += 1
+        obj = _parse_output_line(raw)
+        if obj is None:
+            state.bad_lines.append(line_number)
+        elif obj.get("error"):
+            state.failed += 1
         else:
-            done.add((obj.get("query"), obj.get("model_name")))
-    return done, failed
+            state.done.add((obj["query"], obj["model_name"]))
+    return state
 
 
 @dataclass
@@ -361,6 +443,7 @@ class BenchmarkSettings:
     policy: RetryPolicy = field(default_factory=RetryPolicy)
     progress: bool = True
     code_timeout: float = 10.0
+    unsafe_code: bool = False  # run code answers unisolated (only when bubblewrap cannot run)
 
 
 @dataclass
@@ -407,15 +490,32 @@ def output_record(q: Query, m: ModelConfig, result: CallResult, quality: float |
     return record
 
 
+def record_line(record: dict) -> str:
+    """One JSONL line. Text a server sent may hold a lone surrogate, which UTF-8 cannot encode:
+    such a line is written with ASCII escapes (valid JSON, read back to the same text)."""
+    line = json.dumps(record, ensure_ascii=False)
+    try:
+        line.encode("utf-8")
+    except UnicodeEncodeError:
+        line = json.dumps(record, ensure_ascii=True)
+    return line + "\n"
+
+
 async def _run(queries: list[Query], models: list[ModelConfig], output: Path, settings: BenchmarkSettings, log) -> None:
     import httpx
 
+    check_header_values(models)
     redact = Redactor(s for m in models for s in m.secrets())
-    done, previously_failed = read_completed(output)
-    jobs = [(q, m) for q in queries for m in models if (q.query, m.name) not in done]
+    resume = read_completed(output)
+    if resume.torn_line is not None:
+        log(f"warning: {output}, line {resume.torn_line}: cut off mid-write (a killed run); moved to {resume.side_file}, pair asked again")
+    if resume.bad_lines:
+        shown = ", ".join(map(str, resume.bad_lines[:10])) + (" ..." if len(resume.bad_lines) > 10 else "")
+        log(f"warning: {output}: {len(resume.bad_lines)} line(s) are not output records (lines {shown}): left in place, pairs asked again")
+    jobs = [(q, m) for q in queries for m in models if (q.query, m.name) not in resume.done]
     skipped = len(queries) * len(models) - len(jobs)
-    if skipped or previously_failed:
-        log(f"Resuming {output}: {skipped} pairs already done, {previously_failed} earlier failures to retry")
+    if skipped or resume.failed:
+        log(f"Resuming {output}: {skipped} pairs already done, {resume.failed} earlier failures to retry")
     if not jobs:
         return
     # One connection pool per endpoint, split into shards of at most POOL_SHARD connections:
@@ -468,9 +568,14 @@ async def _run(queries: list[Query], models: list[ModelConfig], output: Path, se
                 if result.error is None and truth is not None:
                     # Code runs in a subprocess that may take seconds: off the event loop.
                     scorer = asyncio.to_thread if canonical_metric(metric) == "code" else _call_now
-                    quality = await scorer(score, result.response, truth, metric, q.fields.get("choices"), settings.code_timeout)
+                    try:
+                        quality = await scorer(
+                            score, result.response, truth, metric, q.fields.get("choices"), settings.code_timeout, settings.unsafe_code
+                        )
+                    except Exception as exc:  # an answer no scorer foresaw: that pair's error, not the run's end
+                        result.error = redact(f"scoring failed: {type(exc).__name__}: {exc}")[:500]
                 record = output_record(q, m, result, quality)
-                sink.write(json.dumps(record, ensure_ascii=False) + "\n")
+                sink.write(record_line(record))
                 sink.flush()  # line by line: a crash or Ctrl-C loses nothing already answered
                 if bar is not None:
                     bar.update(1)
@@ -497,8 +602,9 @@ def summarise_output(output: str | Path, model_names: list[str]) -> dict[str, "M
     """Per-model summary of the whole output file, resumed runs included: for each pair its last
     line counts (a success after a failure is a success)."""
     latest: dict[tuple[str, str], dict] = {}
-    for _, raw in iter_jsonl_lines(output):
-        obj = json.loads(raw)
+    with open(output, "rb") as handle:
+        lines = [obj for obj in map(_parse_output_line, handle) if obj is not None]  # bad lines: reported at the start
+    for obj in lines:
         key = (obj["query"], obj["model_name"])
         if not (obj.get("error") and key in latest and not latest[key].get("error")):
             latest[key] = obj

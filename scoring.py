@@ -5,7 +5,7 @@
     number           GSM8K-style final number: "#### 1,234", 3.5 == 3.50
     math             \\boxed{} with LaTeX normalisation: \\frac12 == \\frac{1}{2} == 1/2 == 0.5
     f1               token F1 (SQuAD-style)
-    code             the answer's code run against the test assertions in a sandboxed subprocess
+    code             the answer's code run against the test assertions, isolated (code_sandbox.py)
     keywords         share of the ground-truth keywords present in the answer
 
 A query without a ground truth scores None (unscored), never a made-up value.
@@ -14,14 +14,12 @@ A query without a ground truth scores None (unscored), never a made-up value.
 from __future__ import annotations
 
 import json
-import os
 import re
 import string
-import subprocess
-import sys
-import tempfile
 from collections import Counter
 from fractions import Fraction
+
+from code_sandbox import run_code_tests
 
 METRIC_ALIASES = {
     "exact": "exact",
@@ -59,14 +57,17 @@ def canonical_metric(metric: str | None) -> str:
         raise ValueError(f"unknown metric {metric!r} (known: {', '.join(sorted(METRIC_ALIASES))})") from None
 
 
-def score(answer: str | None, ground_truth, metric: str | None = None, choices=None, code_timeout: float = 10.0) -> float | None:
+def score(
+    answer: str | None, ground_truth, metric: str | None = None, choices=None, code_timeout: float = 10.0, unsafe_code: bool = False
+) -> float | None:
     if ground_truth is None:
         return None
     if answer is None:
         return 0.0
+    answer = _as_text(answer)  # a server may send a number or a list where text belongs
     kind = canonical_metric(metric)
     if kind == "code":
-        return score_code(answer, ground_truth, timeout=code_timeout)
+        return score_code(answer, ground_truth, timeout=code_timeout, unsafe=unsafe_code)
     if kind == "keywords":
         return score_keywords(answer, ground_truth)
     alternatives = ground_truth if isinstance(ground_truth, list) else [ground_truth]
@@ -299,26 +300,6 @@ def score_keywords(answer: str, truth) -> float:
 
 # --- code --------------------------------------------------------------------------------------
 
-_HARNESS = r"""
-import json, sys
-solution = open("solution.py", encoding="utf-8").read()
-tests = json.load(open("tests.json", encoding="utf-8"))
-scope = {"__name__": "__solution__"}
-passed = 0
-try:
-    exec(compile(solution, "solution.py", "exec"), scope)
-except BaseException as exc:
-    print(json.dumps({"passed": 0, "total": len(tests), "error": type(exc).__name__}))
-    sys.exit(0)
-for test in tests:
-    try:
-        exec(compile(test, "test", "exec"), dict(scope))
-        passed += 1
-    except BaseException:
-        pass
-print(json.dumps({"passed": passed, "total": len(tests)}))
-"""
-
 
 def extract_code(answer: str) -> str:
     blocks = re.findall(r"```(?:python|py|Python)?[ \t]*\n(.*?)```", answer, flags=re.DOTALL)
@@ -339,46 +320,8 @@ def _code_tests(truth) -> list[str]:
     return asserts if asserts and len(asserts) == len([ln for ln in text.splitlines() if ln.strip()]) else [text]
 
 
-def _limit_resources(memory_bytes: int, cpu_seconds: int):
-    def apply():
-        import resource
-
-        resource.setrlimit(resource.RLIMIT_AS, (memory_bytes, memory_bytes))
-        resource.setrlimit(resource.RLIMIT_CPU, (cpu_seconds, cpu_seconds))
-        resource.setrlimit(resource.RLIMIT_FSIZE, (10 << 20, 10 << 20))
-        os.setsid()
-
-    return apply
-
-
-def score_code(answer: str, truth, timeout: float = 10.0, memory_mb: int = 512) -> float:
-    """Share of test assertions the answer's code passes. The code runs in a separate Python
-    process, in an empty temporary directory, with a clean environment, a wall-clock timeout and
-    memory / CPU / file-size limits: never in the benchmark's own process."""
+def score_code(answer: str, truth, timeout: float = 10.0, memory_mb: int = 512, unsafe: bool = False) -> float:
+    """Share of test assertions the answer's code passes, run by code_sandbox (isolated with
+    bubblewrap; `unsafe` runs it as the user, unisolated, and only when asked for)."""
     tests = _code_tests(truth)
-    if not tests:
-        return 0.0
-    with tempfile.TemporaryDirectory(prefix="score-code-") as workdir:
-        with open(os.path.join(workdir, "solution.py"), "w", encoding="utf-8") as handle:
-            handle.write(extract_code(answer))
-        with open(os.path.join(workdir, "tests.json"), "w", encoding="utf-8") as handle:
-            json.dump(tests, handle)
-        with open(os.path.join(workdir, "harness.py"), "w", encoding="utf-8") as handle:
-            handle.write(_HARNESS)
-        try:
-            done = subprocess.run(
-                [sys.executable, "-I", "harness.py"],
-                cwd=workdir,
-                env={"PATH": "/usr/bin:/bin", "PYTHONDONTWRITEBYTECODE": "1"},
-                stdin=subprocess.DEVNULL,
-                capture_output=True,
-                timeout=timeout,
-                preexec_fn=_limit_resources(memory_mb << 20, int(timeout) + 1),
-            )
-        except subprocess.TimeoutExpired:
-            return 0.0
-    try:
-        result = json.loads(done.stdout.decode("utf-8", "replace").strip().splitlines()[-1])
-        return result["passed"] / max(result["total"], 1)
-    except (ValueError, IndexError, KeyError):
-        return 0.0
+    return run_code_tests(extract_code(answer), tests, timeout=timeout, memory_mb=memory_mb, unsafe=unsafe).score

@@ -4,7 +4,7 @@ It speaks real HTTP/1.1 (keep-alive, Content-Length) on 127.0.0.1, so benchmark.
 through httpx exactly as it talks to vLLM or Ollama. Behaviour per (model, user message):
 `faults[model]` is a list of behaviours for successive attempts ("429", "500", "400", "timeout",
 "malformed", "drop", "ok"); after the list, "ok". Answers come from `answers[model][query]`, else
-`default_answer`.
+`default_answer`; `overrides[model]` replaces the content or usage with any JSON value.
 
     python tests/fake_llm_server.py --port 8765 --latency 0.1     # standalone, for the speed script
 """
@@ -27,6 +27,7 @@ class FakeLLMServer:
         default_answer: str = "I am not sure.",
         retry_after: str = "0",
         hang_seconds: float = 30.0,
+        overrides: dict | None = None,
     ):
         self.latency = latency
         self.answers = answers or {}
@@ -34,6 +35,8 @@ class FakeLLMServer:
         self.default_answer = default_answer
         self.retry_after = retry_after
         self.hang_seconds = hang_seconds
+        # overrides[model] = {"content": <any JSON value>, "usage": <any JSON value>}: hostile payloads
+        self.overrides = overrides or {}
         self.attempts: dict[tuple[str, str], int] = defaultdict(int)
         self.requests: list[dict] = []  # {"model", "query", "headers", "body"} per request
         self.in_flight = 0
@@ -124,6 +127,11 @@ class FakeLLMServer:
                     "total_tokens": len(query.split()) + 5 + len(answer.split()),
                 },
             }
+            override = self.overrides.get(model, {})
+            if "content" in override:
+                payload["choices"][0]["message"]["content"] = override["content"]
+            if "usage" in override:
+                payload["usage"] = override["usage"]
             self._send(writer, 200, json.dumps(payload).encode())
         await writer.drain()
         return True

@@ -358,3 +358,94 @@ def test_ctrl_c_keeps_what_was_answered(tmp_path, llm_server):
     _, err = process.communicate(timeout=30)
     assert process.returncode == 130 and b"resume" in err
     assert len(read_lines(out)) >= 5  # whole lines only, none torn
+
+
+def test_a_valid_last_line_without_newline_is_kept_and_a_torn_one_set_aside(tmp_path, llm_server, capsys):
+    server = llm_server(default_answer="#### 0")
+    out = tmp_path / "out.jsonl"
+    argv = ["--queries", queries_file(tmp_path, 3), "--models", "m", "--endpoint", server.url, "--output", out, *FAST_RETRY]
+    run(argv)
+    first_answers = len(server.requests)
+    lines = out.read_bytes().splitlines(keepends=True)
+    out.write_bytes(lines[0] + lines[1].rstrip(b"\n"))  # died between line 2 and its newline
+    run(argv)
+    assert len(server.requests) == first_answers + 1  # only question 2 asked again: line 2 was kept
+    assert sorted(line["query"] for line in read_lines(out)) == ["question 0", "question 1", "question 2"]
+
+    lines = out.read_bytes().splitlines(keepends=True)
+    torn = lines[2][:25]
+    out.write_bytes(lines[0] + lines[1] + torn)  # killed mid-write of line 3
+    run(argv)
+    err = capsys.readouterr().out
+    assert "line 3" in err and "out.jsonl.torn" in err
+    assert (tmp_path / "out.jsonl.torn").read_bytes() == torn + b"\n"  # kept, byte for byte
+    assert len(read_lines(out)) == 3
+
+
+@pytest.mark.parametrize(
+    "override, expected_response",
+    [
+        ({"content": "#### 0 \ud800"}, "#### 0 \ud800"),  # lone surrogate: JSON-escaped, still scored
+        ({"content": 0}, "0"),
+        ({"content": [{"type": "text", "text": "#### "}, {"type": "text", "text": "0"}]}, "#### 0"),
+        ({"content": {"weird": True}}, '{"weird": true}'),
+        ({"content": None}, ""),
+        ({"usage": {"prompt_tokens": "12", "completion_tokens": "many"}}, "#### 0"),
+        ({"usage": [1, 2]}, "#### 0"),
+        ({"usage": {"prompt_tokens": -3, "completion_tokens": True}}, "#### 0"),
+    ],
+)
+def test_odd_payloads_are_recorded_never_a_traceback(tmp_path, llm_server, override, expected_response):
+    server = llm_server(default_answer="#### 0", overrides={"m": override})
+    config = tmp_path / "models.yaml"
+    config.write_text(
+        f"models:\n  - name: m\n    endpoint: {server.url}\n    price_input_per_million: 1.0\n    price_output_per_million: 2.0\n"
+    )
+    queries = write_jsonl(
+        tmp_path / "q.jsonl",
+        [
+            {"query": "q0", "ground_truth": "0", "metric": "number"},
+            {"query": "q1", "ground_truth": "A", "metric": "multiple_choice", "choices": ["0", "1"]},
+        ],
+    )
+    out = tmp_path / "out.jsonl"
+    assert run(["--queries", queries, "--model-config", config, "--output", out, *FAST_RETRY]) == 0
+    lines = read_lines(out)
+    assert len(lines) == 2 and all(line["response"] == expected_response for line in lines)
+    assert all("error" not in line for line in lines)
+    by_query = {line["query"]: line for line in lines}
+    if "content" in override and override["content"] not in (None, {"weird": True}):
+        assert by_query["q0"]["performance"] == 1.0
+    if "usage" in override:
+        # Unusable counts are dropped, never priced: "12" is a count, "many" and -3 are not.
+        assert by_query["q0"]["completion_tokens"] is None and "cost" not in by_query["q0"]
+    run(["--queries", queries, "--model-config", config, "--output", out, *FAST_RETRY])  # and resuming reads it back
+    assert len(read_lines(out)) == 2
+
+
+def test_keys_that_make_httpx_raise_never_reach_output_or_logs(tmp_path, llm_server, capsys):
+    server = llm_server(default_answer="#### 0")
+    out = tmp_path / "out.jsonl"
+    for key in ("sk-line1\nline2-secret", "sk-ünïcode-secret", "sk-tab\tsecret-x"):
+        out.unlink(missing_ok=True)
+        code = run(
+            [
+                "--queries",
+                queries_file(tmp_path, 1),
+                "--models",
+                "m",
+                "--endpoint",
+                server.url,
+                "--api-key",
+                key,
+                "--output",
+                out,
+                *FAST_RETRY,
+            ]
+        )
+        captured = capsys.readouterr()
+        written = out.read_text(encoding="utf-8") if out.exists() else ""
+        for text in (written, captured.out, captured.err):
+            for form in (key, repr(key)[1:-1], repr(key.encode())[2:-1], "line2-secret", "secret-x"):
+                assert form not in text, (key, text)
+        assert code in (0, 2)
