@@ -164,7 +164,13 @@ def run(args: argparse.Namespace) -> int:
     log(f"Queries: {len(table.queries)} ({len(train_queries)} train, {len(held_out)} held out), models: {len(table.models)}")
 
     embedder = make_embedder(
-        args.embedding_model, args.device, args.batch_size, cache_dir / "embeddings", args.quiet, args.router_url, args.router_dimension
+        args.embedding_model,
+        args.device,
+        args.batch_size,
+        cache_dir / "embeddings",
+        args.quiet,
+        args.router_url,
+        args.router_dimension or 1024,
     )
     settings = settings_from_args(args)
     metadata = {
@@ -222,7 +228,7 @@ def add_training_arguments(p: argparse.ArgumentParser) -> None:
 def add_router_arguments(p: argparse.ArgumentParser) -> None:
     """Where `--embedding-model router` gets its vectors (train.py and validate.py)."""
     p.add_argument("--router-url", help="the semantic router's API, for --embedding-model router (default http://localhost:8080)")
-    p.add_argument("--router-dimension", type=int, default=1024, help="embedding size asked of the router (default 1024)")
+    p.add_argument("--router-dimension", type=int, help="embedding size asked of the router (default 1024, or the set's own)")
 
 
 def settings_from_args(args: argparse.Namespace) -> TrainSettings:

@@ -29,10 +29,12 @@ from data_loader import (
     query_set_digest,
     split_queries,
 )
-from embeddings import Embedder, EmbeddingModelError, random_unit_vectors, resolve_model
+from embeddings import EmbeddingModelError, is_router_model, make_embedder, random_unit_vectors, resolve_model
 from evaluation import EvalTable, StrategyResult, evaluate_baselines, evaluate_choices, routing_benefits
 from models import ALGORITHMS, ARTIFACT_FILES, ArtifactError, build_features, decode_metadata, feature_dim_of, load_artifact, select
-from train import add_training_arguments, settings_from_args, train_from_table
+from router_api import RouterUnavailable
+from skew import format_report, sample_queries, skew_report
+from train import add_router_arguments, add_training_arguments, settings_from_args, train_from_table
 
 BOLD, RESET = "\033[1m", "\033[0m"
 
@@ -323,7 +325,15 @@ def run(args: argparse.Namespace) -> int:
 
     embedding_name = args.embedding_model or args.qwen3_model
     if args.cross_validate:
-        embedder = Embedder(embedding_name or "qwen3", args.device, args.batch_size, args.cache_dir, quiet=args.quiet)
+        embedder = make_embedder(
+            embedding_name or "qwen3",
+            args.device,
+            args.batch_size,
+            args.cache_dir,
+            args.quiet,
+            args.router_url,
+            args.router_dimension or 1024,
+        )
         summary = cross_validate(args, table, embedder.embed, log)
         print(f"\nCross-validation ({args.cross_validate} folds, {embedder.model_id})")
         print(f"{'Strategy':<44}{'Quality':>16}{'Objective':>16}{'Best Model %':>16}")
@@ -377,7 +387,15 @@ def run(args: argparse.Namespace) -> int:
         print(f"{BOLD}--no-embeddings: RANDOM unit vectors (plumbing check only; selector numbers are meaningless){RESET}")
         embedding_id = "random"
     else:
-        embedder = Embedder(embedding_name or trained_model, args.device, args.batch_size, args.cache_dir, quiet=args.quiet)
+        embedder = make_embedder(
+            embedding_name or trained_model,
+            args.device,
+            args.batch_size,
+            args.cache_dir,
+            args.quiet,
+            args.router_url or meta.get("router_url"),
+            args.router_dimension or dimension or 1024,
+        )
         vectors = embedder.embed(plan.queries)
         embedding_id = embedder.model_id
         log(f"Embedded {len(plan.queries)} queries with {embedding_id} ({embedder.cache_hits} cached)")
@@ -394,6 +412,16 @@ def run(args: argparse.Namespace) -> int:
     print()
     print(format_benefits(results))
     print(f"\nObjective: {objective.describe()}")
+    skew = None
+    if args.router_url and not args.no_embeddings and not is_router_model(embedder.model_id) and loaded.artifacts:
+        sample = sample_queries(plan.queries, args.skew_sample, args.seed)
+        print()
+        try:
+            skew = skew_report(table, loaded.artifacts, sample, embedder.embed, args.router_url, vectors.shape[1])
+            print(format_report(skew))
+        except RouterUnavailable as exc:
+            print(f"error: no skew report: {exc}", file=sys.stderr)
+            failed["skew"] = str(exc)
     if args.output_json:
         payload = {
             "data_file": str(data_file),
@@ -409,6 +437,7 @@ def run(args: argparse.Namespace) -> int:
             "benefits": [vars(b) for b in routing_benefits(results)],
             "seed": args.seed,
             "random_embeddings": bool(args.no_embeddings),
+            "skew": skew.to_dict() if skew else None,
         }
         Path(args.output_json).write_text(json.dumps(payload, indent=2))
         log(f"Wrote {args.output_json}")
@@ -436,6 +465,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--output-json")
     p.add_argument("--plot", help="write a quality-vs-latency (or cost) picture to this PNG")
     p.add_argument("--cross-validate", type=int, metavar="K", help="K query-level folds trained with train.py's code")
+    add_router_arguments(p)  # --router-url: embeddings of a router-trained set, or the skew report of a local one
+    p.add_argument("--skew-sample", type=int, default=200, help="test queries compared with the router's features (default 200)")
     add_training_arguments(p)  # --algorithm, --seed, and the training flags --cross-validate uses
     p.add_argument("--strict", action="store_true")
     p.add_argument("--quiet", action="store_true")

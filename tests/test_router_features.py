@@ -1,0 +1,156 @@
+"""The router as a feature source: train.py / validate.py --embedding-model router, and the
+skew report of validate.py --router-url, against the loopback fake router."""
+
+import json
+
+import numpy as np
+import pytest
+from conftest import ROOT
+
+import train
+import validate
+from data_loader import build_outcome_table, load_records
+from models import decode_metadata
+
+EXAMPLE = ROOT / "examples" / "benchmark_output.jsonl"
+
+
+@pytest.fixture(scope="module")
+def example_categories():
+    table = build_outcome_table(load_records(EXAMPLE)[0])
+    return dict(table.category_by_query)
+
+
+def test_a_set_trained_on_the_routers_embeddings_records_it_and_validates_with_it(tmp_path, fake_router, minilm_embedder, capsys):
+    router = fake_router()
+    models = tmp_path / "models"
+    argv = ["--data-file", str(EXAMPLE), "--output-dir", str(models), "--embedding-model", "router", "--router-url", router.url]
+    assert train.main(argv + ["--cache-dir", str(tmp_path / "cache"), "--holdout", "0.2", "--algorithm", "kmeans", "--quiet"]) == 0
+    artifact = json.loads((models / "kmeans_model.json").read_text())
+    meta = decode_metadata(artifact["metadata"])
+    assert meta["embedding_model"] == "router:qwen3" and meta["router_url"] == router.url
+    assert meta["embedding_dim"] == 1024 and meta["feature_dim"] == 1038
+    embedded = [b for p, b in router.requests if p == "/api/v1/embeddings"]
+    assert embedded and all(b["model"] == "qwen3" and b["dimension"] == 1024 for b in embedded)
+    # The training vectors are the router's: its minilm vectors, zero-padded past 384 values.
+    sent = [t for b in embedded for t in b["texts"]]
+    assert sent and len(sent) == len(set(sent))
+    direct = minilm_embedder.embed(sent[:3])
+    served = router.vectors(sent[:3], 1024)
+    assert np.allclose(served[:, :384], direct, atol=1e-5) and np.allclose(served[:, 384:], 0)
+    # A second run asks the router nothing new: the cache names the router and its model.
+    before = len(router.requests)
+    assert train.main(argv + ["--cache-dir", str(tmp_path / "cache"), "--holdout", "0.2", "--algorithm", "kmeans", "--quiet"]) == 0
+    assert not [p for p, _ in router.requests[before:] if p == "/api/v1/embeddings"]
+    # validate.py replays it on the router's vectors (URL from the metadata).
+    code = validate.main(
+        [
+            "--data-file",
+            str(EXAMPLE),
+            "--models-dir",
+            str(models),
+            "--no-download",
+            "--algorithm",
+            "kmeans",
+            "--cache-dir",
+            str(tmp_path / "cache2"),
+        ]
+    )
+    assert code == 0
+    assert "KMEANS Selection" in capsys.readouterr().out
+    assert len([p for p, _ in router.requests[before:] if p == "/api/v1/embeddings"]) >= 1
+
+
+def test_router_down_during_training_is_an_error_naming_it(tmp_path, capsys):
+    argv = [
+        "--data-file",
+        str(EXAMPLE),
+        "--output-dir",
+        str(tmp_path / "m"),
+        "--embedding-model",
+        "router",
+        "--router-url",
+        "http://127.0.0.1:9",
+    ]
+    assert train.main(argv + ["--cache-dir", str(tmp_path / "c"), "--quiet"]) == 1
+    err = capsys.readouterr().err
+    assert "http://127.0.0.1:9" in err and not (tmp_path / "m").exists()
+
+
+def topical_data(path):
+    """The example queries, where `mathy` is right on math and science and `wordy` on the rest:
+    a set whose selectors really choose by topic."""
+    rows = []
+    for line in open(ROOT / "examples" / "queries.jsonl", encoding="utf-8"):
+        q = json.loads(line)
+        stem = q.get("category") in ("math", "physics", "chemistry", "computer science")
+        for model, good in (("mathy", stem), ("wordy", not stem)):
+            rows.append({"query": q["query"], "category": q.get("category"), "model_name": model, "performance": float(good)})
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    return path
+
+
+def _train_local(tmp_path, data=EXAMPLE):
+    models = tmp_path / "local"
+    argv = ["--data-file", str(data), "--output-dir", str(models), "--embedding-model", "minilm", "--holdout", "0.3"]
+    assert train.main(argv + ["--cache-dir", str(tmp_path / "cache"), "--quiet"]) == 0
+    return models
+
+
+def test_skew_report_finds_the_share_of_categories_the_router_disagrees_on(tmp_path, fake_router, example_categories, capsys):
+    router = fake_router(categories=example_categories, disagree=0.3)
+    models = _train_local(tmp_path)
+    capsys.readouterr()
+    report = tmp_path / "report.json"
+    code = validate.main(
+        [
+            "--data-file",
+            str(EXAMPLE),
+            "--models-dir",
+            str(models),
+            "--no-download",
+            "--router-url",
+            router.url,
+            "--cache-dir",
+            str(tmp_path / "cache" / "embeddings"),
+            "--output-json",
+            str(report),
+        ]
+    )
+    assert code == 0
+    skew = json.loads(report.read_text())["skew"]
+    sampled = [t for p, b in router.requests if p == "/api/v1/embeddings" for t in b["texts"]]
+    expected = sum(router.disagrees(q) for q in sampled)
+    assert 0 < expected < len(sampled)
+    assert skew["n_queries"] == len(sampled) and skew["category_differs"] == expected
+    assert skew["cosine"]["min"] > 0.9999  # the same model both ways: the embeddings agree
+    for kind, s in skew["selectors"].items():
+        assert s["changed_by_embedding"] == 0.0
+        assert s["changed_by_both"] == s["changed_by_category"]
+    assert "differ from the router's classifier" in capsys.readouterr().out
+
+
+def test_skew_report_sees_embedding_disagreement(tmp_path, fake_router, example_categories):
+    router = fake_router(categories=example_categories, embed_noise=1.0)
+    data = topical_data(tmp_path / "topical.jsonl")
+    models = _train_local(tmp_path, data)
+    report = tmp_path / "report.json"
+    validate.main(
+        [
+            "--data-file",
+            str(data),
+            "--models-dir",
+            str(models),
+            "--no-download",
+            "--router-url",
+            router.url,
+            "--cache-dir",
+            str(tmp_path / "cache" / "embeddings"),
+            "--output-json",
+            str(report),
+        ]
+    )
+    skew = json.loads(report.read_text())["skew"]
+    assert skew["category_differs"] == 0
+    assert 0.3 < skew["cosine"]["mean"] < 0.95
+    assert max(s["changed_by_embedding"] for s in skew["selectors"].values()) > 0
