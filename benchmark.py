@@ -113,6 +113,13 @@ def main(argv: list[str] | None = None) -> int:
     errors = sum(s.errors for s in summaries.values())
     if errors:
         print(f"\n{errors} pairs failed (error recorded, performance null): run the same command again to retry them")
+    stem = args.output[: -len(".jsonl")] if args.output.endswith(".jsonl") else args.output
+    print(
+        "\nNext: label the queries with the router's own classifier, then train:\n"
+        "  python add_category_to_training_data.py --vsr-url http://localhost:8080 "
+        f"--input {args.output} --output {stem}.categorised.jsonl\n"
+        f"  python train.py --data-file {stem}.categorised.jsonl --output-dir models/"
+    )
     return 0
 
 

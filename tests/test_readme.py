@@ -1,7 +1,8 @@
 """Every shell recipe in the README runs as written, offline: the README cannot drift from the code.
 
 Blocks run in order, in one scratch copy of the project, with the loopback LLM server on the
-ports the recipes name (8000 for vLLM, 11434 for Ollama) and the loopback Hub as $HF_ENDPOINT.
+ports the recipes name (8000 for vLLM, 11434 for Ollama), the loopback semantic router on 8080,
+and the loopback Hub as $HF_ENDPOINT.
 A block is skipped only by a `<!-- readme-test: skip (why) -->` marker, and the named recipes
 below must all run.
 """
@@ -17,11 +18,12 @@ import pytest
 from conftest import ROOT
 from fake_hub import FakeHub
 from fake_llm_server import FakeLLMServer
+from fake_router import FakeRouter
 from test_hub import TOKEN, make_set
 
 from data_loader import DATA_REPO, MODELS_REPO
 
-REQUIRED = ["setup", "quick-start", "option-1", "option-2", "option-2b", "option-3", "end-to-end"]
+REQUIRED = ["setup", "quick-start", "option-1", "option-2", "option-2b", "option-3", "router-features", "end-to-end"]
 BLOCK = re.compile(r"<!-- readme-test: (?P<marker>[^>]*?) -->\s*\n```bash\n(?P<body>.*?)```", re.DOTALL)
 
 
@@ -59,9 +61,9 @@ def port_free(port: int) -> bool:
 
 @pytest.fixture
 def loopback_services(tmp_path):
-    for port in (8000, 11434):
+    for port in (8000, 11434, 8080):
         if not port_free(port):
-            pytest.fail(f"port {port} is taken: the README recipes need it for the loopback LLM server")
+            pytest.fail(f"port {port} is taken: the README recipes need it for a loopback LLM server or router")
     servers = []
     for port in (8000, 11434):
         server = FakeLLMServer(default_answer="The answer is 2x. ```python\ndef add(a, b):\n    return a + b\n```")
@@ -81,12 +83,14 @@ def loopback_services(tmp_path):
         ready.wait(10)
         ready.clear()
         servers.append(server)
+    router = FakeRouter().start(8080)
     hub = FakeHub().start()
     hub.add_repo(MODELS_REPO, make_set(tmp_path / "published"))
     data = (ROOT / "examples/benchmark_output.jsonl").read_bytes()
     hub.add_repo(DATA_REPO, {"benchmark_training_data.jsonl": data, "validation_benchmark_with_gt.jsonl": data}, repo_type="dataset")
     yield hub
     hub.stop()
+    router.stop()
     for server in servers:
         server.stop()
 
