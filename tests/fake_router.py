@@ -60,6 +60,7 @@ class FakeRouter:
         embed_noise: float = 0.0,
         hang_seconds: float = 30.0,
         max_dimension: int = 4096,
+        latency: float = 0.0,
     ):
         self.categories = categories or {}
         self.disagree = disagree
@@ -68,6 +69,7 @@ class FakeRouter:
         self.embed_noise = embed_noise
         self.hang_seconds = hang_seconds
         self.max_dimension = max_dimension
+        self.latency = latency  # seconds before each answer (per request, batch or single)
         self.requests: list[tuple[str, dict]] = []
         self.counts: dict[str, int] = defaultdict(int)
         self._lock = threading.Lock()
@@ -144,6 +146,8 @@ class FakeRouter:
                 if self.path not in ("/api/v1/classify/intent", "/api/v1/classify/batch", "/api/v1/embeddings"):
                     return self._send(404, {"error": "not found"})
                 fault = router.next_fault(self.path)
+                if router.latency:
+                    time.sleep(router.latency)
                 if fault == "timeout":
                     time.sleep(router.hang_seconds)
                     self.close_connection = True
@@ -210,6 +214,7 @@ def main() -> None:
     p.add_argument("--disagree", type=float, default=0.0, help="share of queries given another category")
     p.add_argument("--no-batch", action="store_true", help="answer 404 on the batch endpoint")
     p.add_argument("--embed-noise", type=float, default=0.0)
+    p.add_argument("--latency", type=float, default=0.0, help="seconds before each answer")
     args = p.parse_args()
     categories = {}
     if args.categories:
@@ -217,7 +222,8 @@ def main() -> None:
             if line.strip():
                 obj = json.loads(line)
                 categories.setdefault(obj["query"], obj.get("category") or "other")
-    router = FakeRouter(categories, args.disagree, batch_enabled=not args.no_batch, embed_noise=args.embed_noise).start(args.port)
+    router = FakeRouter(categories, args.disagree, batch_enabled=not args.no_batch, embed_noise=args.embed_noise, latency=args.latency)
+    router.start(args.port)
     print(f"fake router on {router.url}", flush=True)
     threading.Event().wait()
 

@@ -1,0 +1,70 @@
+#!/usr/bin/env python3
+"""Categorisation throughput against the loopback router answering after a fixed delay.
+
+    python benchmarks/bench_categorise.py [--queries 3000] [--latency 0.1] [--concurrency 32]
+
+Single requests: ideal = concurrency / latency queries per second. Batch: each request carries
+--batch-size texts, ideal = concurrency * batch_size / latency (or the number of batches, when
+fewer than the concurrency: then one round trip is the ideal). The router runs in its own process.
+"""
+
+import argparse
+import asyncio
+import math
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from router_api import classify_queries  # noqa: E402
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def start_router(latency: float, batch: bool) -> tuple[subprocess.Popen, str]:
+    port = free_port()
+    cmd = [sys.executable, str(ROOT / "tests" / "fake_router.py"), "--port", str(port), "--latency", str(latency)]
+    proc = subprocess.Popen(cmd + ([] if batch else ["--no-batch"]), stdout=subprocess.PIPE, text=True)
+    proc.stdout.readline()  # "fake router on ..."
+    return proc, f"http://127.0.0.1:{port}"
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--queries", type=int, default=3000)
+    p.add_argument("--latency", type=float, default=0.1)
+    p.add_argument("--concurrency", type=int, default=32)
+    p.add_argument("--batch-size", type=int, default=32)
+    args = p.parse_args(argv)
+    texts = [f"benchmark query number {i}: what is the derivative of x^{i}?" for i in range(args.queries)]
+    for mode in ("single", "batch"):
+        proc, url = start_router(args.latency, mode == "batch")
+        try:
+            started = time.perf_counter()
+            outcome = asyncio.run(classify_queries(url, texts, args.batch_size, args.concurrency))
+            seconds = time.perf_counter() - started
+        finally:
+            proc.terminate()
+            proc.wait()
+        assert outcome.mode == mode and len(outcome.results) == len(texts), (outcome.mode, len(outcome.errors))
+        if mode == "single":
+            ideal = args.concurrency / args.latency
+        else:
+            batches = math.ceil(len(texts) / args.batch_size)
+            rounds = math.ceil(batches / args.concurrency) + (1 if batches > 1 else 0)  # the first batch probes alone
+            ideal = len(texts) / (rounds * args.latency)
+        rate = len(texts) / seconds
+        print(f"{mode:<7} {len(texts)} queries in {seconds:6.2f} s: {rate:8.1f} q/s = {rate / ideal:.2f} of ideal {ideal:.0f} q/s")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
