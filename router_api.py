@@ -18,11 +18,12 @@ from __future__ import annotations
 import asyncio
 import json
 import math
+from collections import deque
 from dataclasses import dataclass, field
 
 import numpy as np
 
-from llm_benchmark import PostResult, RetryPolicy, post_json
+from llm_benchmark import POOL_SHARD, PostResult, RetryPolicy, post_json
 
 DEFAULT_ROUTER_URL = "http://localhost:8080"
 START_HINT = (
@@ -64,16 +65,29 @@ class RouterAPI:
     async def __aenter__(self) -> "RouterAPI":
         import httpx
 
-        limits = httpx.Limits(max_connections=self.concurrency, max_keepalive_connections=self.concurrency)
-        self._client = httpx.AsyncClient(limits=limits, timeout=self.policy.timeout)
+        # Shards of POOL_SHARD connections, as benchmark.py does: httpcore matches requests to
+        # connections in time quadratic in the pool size.
+        n_shards = -(-self.concurrency // POOL_SHARD)
+        per_shard = -(-self.concurrency // n_shards)
+        limits = httpx.Limits(max_connections=per_shard, max_keepalive_connections=per_shard)
+        self._clients = [httpx.AsyncClient(limits=limits, timeout=self.policy.timeout) for _ in range(n_shards)]
+        self._client = self._clients[0]
+        self._in_flight = [0] * n_shards
         return self
 
     async def __aexit__(self, *exc) -> None:
-        await self._client.aclose()
+        for client in self._clients:
+            await client.aclose()
 
     async def _post(self, path: str, body: dict, parse) -> PostResult:
         payload = json.dumps(body).encode()
-        return await post_json(self._client, self.url + path, payload, {"Content-Type": "application/json"}, self.policy, parse)
+        shard = min(range(len(self._clients)), key=self._in_flight.__getitem__)  # the least busy: none queues behind a full one
+        self._in_flight[shard] += 1
+        try:
+            headers = {"Content-Type": "application/json"}
+            return await post_json(self._clients[shard], self.url + path, payload, headers, self.policy, parse)
+        finally:
+            self._in_flight[shard] -= 1
 
     async def health_problem(self) -> str | None:
         """None when GET /health answers 200, else what went wrong, in a few words."""
@@ -136,41 +150,43 @@ async def classify_queries(
         on_done()
 
     async with RouterAPI(url, concurrency, policy) as api:
-        gate = asyncio.Semaphore(concurrency)
+        # A fixed pool of workers over one queue of jobs ("batch", texts) or ("single", text): a
+        # failed batch puts its texts back as single jobs, which any idle worker takes.
+        jobs: deque = deque()
 
-        async def single(text: str) -> None:
-            async with gate:
-                posted = await api.classify_one(text)
+        async def run(job) -> None:
+            kind, item = job
+            if kind == "single":
+                posted = await api.classify_one(item)
+                if posted.error is None:
+                    record(item, posted.value)
+                else:
+                    outcome.errors[item] = posted.error
+                    on_done()
+                return
+            posted = await api.classify_batch(item)
             if posted.error is None:
-                record(text, posted.value)
-            else:
-                outcome.errors[text] = posted.error
-                on_done()
-
-        async def batch(chunk: list[str]) -> None:
-            async with gate:
-                posted = await api.classify_batch(chunk)
-            if posted.error is None:
-                for text, result in zip(chunk, posted.value):
+                for text, result in zip(item, posted.value):
                     record(text, result)
-            else:  # this chunk failed as a batch: each text gets its own chance
-                await asyncio.gather(*(single(t) for t in chunk))
+            else:  # a failed batch goes text by text; so does everything on a router without the endpoint
+                if posted.status in NO_BATCH_STATUSES:
+                    outcome.mode = "single"
+                jobs.extend(("single", t) for t in item)
+
+        async def worker() -> None:
+            while jobs:
+                await run(jobs.popleft())
 
         chunks = [texts[i : i + batch_size] for i in range(0, len(texts), batch_size)]
         if chunks:
-            # The first batch tells whether this router has the batch endpoint at all.
-            async with gate:
-                first = await api.classify_batch(chunks[0])
-            if first.error is not None and first.status in NO_BATCH_STATUSES:
-                outcome.mode = "single"
-                await asyncio.gather(*(single(t) for t in texts))
-                return outcome
-            if first.error is None:
-                for text, result in zip(chunks[0], first.value):
-                    record(text, result)
+            # The first batch, alone, tells whether this router has the batch endpoint at all.
+            await run(("batch", chunks[0]))
+            if outcome.mode == "batch":
+                jobs.extend(("batch", c) for c in chunks[1:])
             else:
-                await asyncio.gather(*(single(t) for t in chunks[0]))
-            await asyncio.gather(*(batch(c) for c in chunks[1:]))
+                jobs.extend(("single", t) for c in chunks[1:] for t in c)
+            while jobs:  # a worker may add single jobs after the others have finished
+                await asyncio.gather(*(worker() for _ in range(min(concurrency, len(jobs)))))
     return outcome
 
 

@@ -1,6 +1,6 @@
 """A loopback stand-in for the semantic router's classification and embedding API, with faults.
 
-Real HTTP/1.1 on 127.0.0.1 (stdlib ThreadingHTTPServer), speaking the shapes router_api.py
+Real HTTP/1.1 (keep-alive, Content-Length) on 127.0.0.1, asyncio, speaking the shapes router_api.py
 documents. The classifier is a keyword rule, or a table of query -> category; `disagree` makes
 it return another category for a known, hash-chosen share of queries. Embeddings are the
 bundled all-MiniLM-L6-v2 vectors (384 values, a stand-in for the router's Qwen3), zero-padded
@@ -15,13 +15,12 @@ to the requested dimension (cosines are unchanged), optionally with noise.
 from __future__ import annotations
 
 import argparse
+import asyncio
 import hashlib
 import json
 import re
 import threading
-import time
 from collections import defaultdict
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import numpy as np
 
@@ -76,6 +75,8 @@ class FakeRouter:
         self._model = None
         self._server = None
         self._thread = None
+        self._loop = None
+        self.port: int | None = None
 
     # --- behaviour ----------------------------------------------------------------------------
 
@@ -112,81 +113,95 @@ class FakeRouter:
         plan = self.faults.get(path, [])
         return plan[n] if n < len(plan) else "ok"
 
+    # --- HTTP ----------------------------------------------------------------------------------
+
+    def route(self, method: str, path: str, raw_body: bytes) -> tuple[str, int, dict | bytes]:
+        """(action, status, payload): action is "send", "slow" (send after the latency), "hang" or "drop"."""
+        if method == "GET":
+            return ("send", 200, {"status": "healthy"}) if path == "/health" else ("send", 404, {"error": "not found"})
+        body = json.loads(raw_body or b"{}")
+        with self._lock:
+            self.requests.append((path, body))
+        if path == "/api/v1/classify/batch" and not self.batch_enabled:
+            return "send", 404, {"error": "not found"}
+        if path not in ("/api/v1/classify/intent", "/api/v1/classify/batch", "/api/v1/embeddings"):
+            return "send", 404, {"error": "not found"}
+        fault = self.next_fault(path)
+        if fault in ("timeout", "drop"):
+            return ("hang" if fault == "timeout" else "drop"), 0, b""
+        if fault in ("500", "429", "400"):
+            return "slow", int(fault), {"error": f"scripted {fault}"}
+        if fault == "malformed":
+            return "slow", 200, b'{"results": [ not json'
+        if path == "/api/v1/classify/intent":
+            text = body.get("text")
+            if not isinstance(text, str) or not text.strip():
+                return "slow", 400, {"error": "text is required"}
+            return "slow", 200, {"classification": self.classification(text), "probabilities": {}}
+        texts = body.get("texts") or []
+        if not texts or any(not isinstance(t, str) or not t.strip() for t in texts):
+            return "slow", 400, {"error": "texts must be non-empty strings"}
+        if fault == "short":
+            texts = texts[:-1]
+        if path == "/api/v1/classify/batch":
+            results = [self.classification(t) for t in texts]
+            return "slow", 200, {"results": results, "total_count": len(results), "processing_time_ms": 1, "statistics": {}}
+        dimension = int(body.get("dimension") or 1024)
+        if dimension > self.max_dimension:
+            return "slow", 400, {"error": f"dimension {dimension} not supported"}
+        matrix = self.vectors(texts, dimension)
+        items = [
+            {"text": t, "embedding": v.tolist(), "dimension": dimension, "model_used": "qwen3", "processing_time_ms": 1}
+            for t, v in zip(texts, matrix)
+        ]
+        return "slow", 200, {"embeddings": items, "total_count": len(items), "processing_time_ms": 1}
+
+    async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        reasons = {200: "OK", 400: "Bad Request", 404: "Not Found", 429: "Too Many Requests", 500: "Internal Server Error"}
+        try:
+            while True:
+                head = await reader.readuntil(b"\r\n\r\n")
+                lines = head.decode("latin-1").split("\r\n")
+                method, path, _ = lines[0].split(" ", 2)
+                headers = {k.strip().lower(): v.strip() for k, v in (line.split(":", 1) for line in lines[1:] if ":" in line)}
+                body = await reader.readexactly(int(headers.get("content-length", "0")))
+                action, status, payload = self.route(method, path, body)
+                if action == "hang":
+                    await asyncio.sleep(self.hang_seconds)
+                    break
+                if action == "drop":
+                    break
+                if action == "slow" and self.latency:
+                    await asyncio.sleep(self.latency)
+                data = payload if isinstance(payload, bytes) else json.dumps(payload).encode()
+                head = f"HTTP/1.1 {status} {reasons[status]}\r\nContent-Type: application/json\r\nContent-Length: {len(data)}\r\n\r\n"
+                writer.write(head.encode() + data)  # one write: no delayed-ACK stall
+                await writer.drain()
+        except (asyncio.IncompleteReadError, ConnectionError, asyncio.LimitOverrunError, ValueError):
+            pass
+        finally:
+            writer.close()
+
     # --- lifecycle ----------------------------------------------------------------------------
 
     def start(self, port: int = 0) -> "FakeRouter":
-        router = self
+        """Serve from a background thread (its own event loop); returns once the port is bound."""
+        ready = threading.Event()
 
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
+        async def serve():
+            self._server = await asyncio.start_server(self._handle, "127.0.0.1", port, backlog=1024)
+            self.port = self._server.sockets[0].getsockname()[1]
 
-            def log_message(self, *args):
-                pass
+        def run():
+            self._loop = asyncio.new_event_loop()
+            self._loop.run_until_complete(serve())
+            ready.set()
+            self._loop.run_forever()
 
-            def _send(self, status: int, payload: dict | bytes):
-                body = payload if isinstance(payload, bytes) else json.dumps(payload).encode()
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-
-            def do_GET(self):
-                if self.path == "/health":
-                    self._send(200, {"status": "healthy"})
-                else:
-                    self._send(404, {"error": "not found"})
-
-            def do_POST(self):
-                body = json.loads(self.rfile.read(int(self.headers.get("Content-Length", 0))) or b"{}")
-                with router._lock:
-                    router.requests.append((self.path, body))
-                if self.path == "/api/v1/classify/batch" and not router.batch_enabled:
-                    return self._send(404, {"error": "not found"})
-                if self.path not in ("/api/v1/classify/intent", "/api/v1/classify/batch", "/api/v1/embeddings"):
-                    return self._send(404, {"error": "not found"})
-                fault = router.next_fault(self.path)
-                if router.latency:
-                    time.sleep(router.latency)
-                if fault == "timeout":
-                    time.sleep(router.hang_seconds)
-                    self.close_connection = True
-                    return None
-                if fault == "drop":
-                    self.close_connection = True
-                    return None
-                if fault in ("500", "429", "400"):
-                    return self._send(int(fault), {"error": f"scripted {fault}"})
-                if fault == "malformed":
-                    return self._send(200, b'{"results": [ not json')
-                short = fault == "short"
-                if self.path == "/api/v1/classify/intent":
-                    text = body.get("text")
-                    if not isinstance(text, str) or not text.strip():
-                        return self._send(400, {"error": "text is required"})
-                    return self._send(200, {"classification": router.classification(text), "probabilities": {}})
-                texts = body.get("texts") or []
-                if not texts or any(not isinstance(t, str) or not t.strip() for t in texts):
-                    return self._send(400, {"error": "texts must be non-empty strings"})
-                if short:
-                    texts = texts[:-1]
-                if self.path == "/api/v1/classify/batch":
-                    results = [router.classification(t) for t in texts]
-                    return self._send(200, {"results": results, "total_count": len(results), "processing_time_ms": 1, "statistics": {}})
-                dimension = int(body.get("dimension") or 1024)
-                if dimension > router.max_dimension:
-                    return self._send(400, {"error": f"dimension {dimension} not supported"})
-                matrix = router.vectors(texts, dimension)
-                items = [
-                    {"text": t, "embedding": v.tolist(), "dimension": dimension, "model_used": "qwen3", "processing_time_ms": 1}
-                    for t, v in zip(texts, matrix)
-                ]
-                return self._send(200, {"embeddings": items, "total_count": len(items), "processing_time_ms": 1})
-
-        self._server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
-        self._server.daemon_threads = True
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        self._thread = threading.Thread(target=run, daemon=True)
         self._thread.start()
+        if not ready.wait(10):
+            raise RuntimeError("fake router did not start")
         return self
 
     def classification(self, text: str) -> dict:
@@ -195,12 +210,23 @@ class FakeRouter:
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self._server.server_address[1]}"
+        return f"http://127.0.0.1:{self.port}"
 
     def stop(self) -> None:
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
+        if self._loop is None:
+            return
+
+        async def shutdown():
+            self._server.close()
+            tasks = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+
+        asyncio.run_coroutine_threadsafe(shutdown(), self._loop).result(5)
+        self._loop.call_soon_threadsafe(self._loop.stop)
+        self._thread.join(5)
+        self._loop = None
 
 
 def main() -> None:
