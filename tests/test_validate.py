@@ -98,7 +98,7 @@ def routed_dataset(path, n_per_template=14, start=0):
 def trained_set(tmp_path_factory, minilm_embedder):
     root = tmp_path_factory.mktemp("e2e")
     data = routed_dataset(root / "bench.jsonl")
-    cache = str(minilm_embedder.cache.path.parent.parent)
+    cache = str(minilm_embedder.cache.dir.parent)
     models_dir = root / "models"
     assert (
         train.main(
