@@ -51,8 +51,10 @@ def default_embedding_model() -> str:
 
 CACHE_FORMAT = 2
 # Save what was embedded at least this often: a killed run loses at most one checkpoint's work.
-CHECKPOINT_BATCHES = 64
-CHECKPOINT_SECONDS = 60.0
+# A save costs well under 1% of the embedding time (benchmarks/bench_embedding_cache.py), so
+# saving often is cheap; it bounds what a kill loses to ~15 s of work.
+CHECKPOINT_BATCHES = 16
+CHECKPOINT_SECONDS = 15.0
 
 
 class EmbeddingModelError(RuntimeError):

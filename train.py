@@ -41,6 +41,8 @@ from models import (
     encode_metadata,
     write_artifacts,
 )
+from tuning import DEFAULT_BUDGET_SECONDS, DEFAULT_FOLDS, tune
+from tuning import format_report as format_tuning
 
 
 @dataclass
@@ -181,6 +183,13 @@ def run(args: argparse.Namespace) -> int:
     }
     if isinstance(embedder, RouterEmbedder):
         metadata["router_url"] = embedder.router_url
+    if args.tune:
+        log(f"Tuning each selector's settings by {args.tune_folds}-fold cross-validation (budget {args.tune_budget:.0f} s) ...")
+        settings, report = tune(table, train_queries, embedder.embed, settings, train_from_table, args.tune_folds, args.tune_budget, log)
+        metadata["tuning"] = report.to_metadata()
+        for line in format_tuning(report, settings.efficiency):
+            log(line)
+        log("Reproduce without tuning: python train.py ... " + " ".join(tuned_flags(settings)))
     trained = train_from_table(table, train_queries, embedder.embed, settings, metadata)
     log(f"Embedding model: {embedder.model_id} (cache: {embedder.cache_hits} hits, {embedder.cache_misses} new)")
     log(f"Objective: {trained.objective.describe()}")
@@ -225,6 +234,17 @@ def add_training_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--seed", type=int, default=42)
 
 
+def tuned_flags(settings: TrainSettings) -> list[str]:
+    """The train.py flags that give these selector settings."""
+    return [
+        f"--knn-k {settings.knn_k}",
+        f"--knn-smoothing {settings.knn_smoothing}",
+        f"--kmeans-clusters {settings.kmeans_clusters}",
+        f"--svm-c {settings.svm_c:g}",
+        f"--svm-gamma {settings.svm_gamma:g}",
+    ]
+
+
 def add_router_arguments(p: argparse.ArgumentParser) -> None:
     """Where `--embedding-model router` gets its vectors (train.py and validate.py)."""
     p.add_argument("--router-url", help="the semantic router's API, for --embedding-model router (default http://localhost:8080)")
@@ -261,6 +281,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--cache-dir", help="downloads and the embedding cache (default: .cache)")
     add_training_arguments(p)
     p.add_argument("--holdout", type=float, default=0.0, help="fraction of queries held out for validate.py (default 0)")
+    p.add_argument("--tune", action="store_true", help="choose each selector's settings by cross-validation on the training queries")
+    p.add_argument("--tune-folds", type=int, default=DEFAULT_FOLDS, help=f"folds for --tune (default {DEFAULT_FOLDS})")
+    p.add_argument(
+        "--tune-budget",
+        type=float,
+        default=DEFAULT_BUDGET_SECONDS,
+        help=f"seconds --tune may spend, shared by the selectors (default {DEFAULT_BUDGET_SECONDS:.0f})",
+    )
     p.add_argument("--batch-size", type=int, default=32)
     p.add_argument("--device", choices=("cpu", "cuda", "mps"), default="cpu")
     p.add_argument("--strict", action="store_true", help="fail on the first bad input line instead of skipping it")
