@@ -180,7 +180,7 @@ class EmbeddingCache:
     no partial shard behind, and any number of processes can write at once. Lookups read the keys
     of every shard (32 bytes a vector) into one sorted index, then only the rows asked for. A
     shard whose size contradicts its header (truncated, or not a shard) is reported and removed:
-    its texts are embedded again. Many small shards are merged into one now and then (`compact`).
+    its texts are embedded again. When shards pile up, the smaller half is merged (`compact`).
     """
 
     COMPACT_ABOVE = 64  # shards
@@ -290,6 +290,13 @@ class EmbeddingCache:
 
     def get(self, keys: list[bytes]) -> np.ndarray:
         """float32 rows for `keys`, all of which must be present; reads only those rows."""
+        try:
+            return self._get(keys)
+        except FileNotFoundError:  # another process merged shards we had indexed: look again
+            self._reindex()
+            return self._get(keys)
+
+    def _get(self, keys: list[bytes]) -> np.ndarray:
         positions = self._positions(keys)
         if (positions < 0).any():
             raise KeyError(f"{int((positions < 0).sum())} keys are not in the cache")
@@ -315,15 +322,22 @@ class EmbeddingCache:
             self.compact()
 
     def compact(self) -> None:
-        """Merge every shard into one: fewer files to open, same vectors."""
-        names = list(self._names)
-        keys = [bytes(k) for k in self._keys]
+        """Merge the smaller half of the shards into one. Big shards are left alone, so a vector
+        is rewritten only a few times over the cache's life, never with every save."""
+        sizes = sorted(self._names, key=lambda name: len(self._shards[name]))
+        merge = set(sizes[: max(2, len(sizes) // 2)])
+        numbers = [i for i, name in enumerate(self._names) if name in merge]
+        rows = np.isin(self._where[:, 0], numbers)
+        keys = [bytes(k) for k in self._keys[rows]]
         vectors = self.get(keys)
         header = _HEADER.pack(_SHARD_MAGIC, vectors.shape[1], len(keys))
         name = f"shard-{time.time_ns():020d}-{os.getpid()}-{uuid.uuid4().hex[:8]}.emb"
         _write_atomically(self.dir / name, header + b"".join(keys) + vectors.tobytes())
-        for old in names:
-            (self.dir / old).unlink(missing_ok=True)  # readers that mapped it keep their view
+        for old in merge:
+            (self.dir / old).unlink(missing_ok=True)
+        self._reindex()
+
+    def _reindex(self) -> None:
         self._shards, self._names = {}, []
         self._keys, self._where = np.zeros(0, dtype=f"S{_KEY_BYTES}"), np.zeros((0, 2), dtype=np.int64)
         self.refresh()

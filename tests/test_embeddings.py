@@ -73,9 +73,12 @@ def test_lookups_read_only_the_rows_asked_for_across_shards(tmp_path):
     got = fresh.get([EmbeddingCache.text_key(w) for w in wanted])
     np.testing.assert_array_equal(got, np.stack([shards[2][7], shards[0][49], shards[1][0], shards[0][0]]))
     assert list(fresh.contains([EmbeddingCache.text_key("0-1"), EmbeddingCache.text_key("9-9")])) == [True, False]
-    fresh.compact()
-    assert len(list(fresh.dir.glob("shard-*.emb"))) == 1
+    stale = EmbeddingCache(tmp_path, "m@1")  # another process, indexed before the merge
+    fresh.add([EmbeddingCache.text_key("big-" + str(i)) for i in range(200)], np.zeros((200, 4), np.float32))
+    fresh.compact()  # the smaller half (two of the 50s) merge; the others stay
+    assert sorted(len(s) for s in fresh._shards.values()) == [50, 100, 200]
     np.testing.assert_array_equal(EmbeddingCache(tmp_path, "m@1").get([EmbeddingCache.text_key(w) for w in wanted]), got)
+    np.testing.assert_array_equal(stale.get([EmbeddingCache.text_key(w) for w in wanted]), got)  # its shards vanished
 
 
 def test_an_unloadable_model_names_the_bundled_one_and_never_falls_back():
