@@ -26,7 +26,7 @@ import tempfile
 from collections import Counter
 from pathlib import Path
 
-from data_loader import CATEGORIES, DataError, canonical_category, iter_jsonl_lines
+from data_loader import CATEGORIES, DataError, bad_lines_message, canonical_category, iter_jsonl_lines, parse_query_line
 from llm_benchmark import RetryPolicy
 from router_api import DEFAULT_ROUTER_URL, Classification, ClassifyOutcome, RouterUnavailable, classify_queries, require_router
 
@@ -35,18 +35,13 @@ def read_input(path: Path) -> list[dict]:
     """Every non-blank line as a dict with a non-empty `query`; all bad lines named at once."""
     rows, problems = [], []
     for line_number, raw in iter_jsonl_lines(path):
-        try:
-            obj = json.loads(raw)
-        except ValueError as exc:
-            problems.append(f"line {line_number}: invalid JSON ({exc})")
-            continue
-        if not isinstance(obj, dict) or not isinstance(obj.get("query"), str) or not obj["query"].strip():
-            problems.append(f"line {line_number}: field 'query' is missing or not a non-empty string")
-            continue
-        rows.append(obj)
+        obj, problem = parse_query_line(raw, line_number)
+        if problem:
+            problems.append(problem)
+        else:
+            rows.append(obj)
     if problems:
-        listed = "\n  ".join(problems[:20]) + (f"\n  ... and {len(problems) - 20} more" if len(problems) > 20 else "")
-        raise DataError(f"{path}: {len(problems)} bad line(s), nothing was sent:\n  {listed}")
+        raise DataError(bad_lines_message(path, problems, "nothing was sent"))
     if not rows:
         raise DataError(f"{path}: no queries")
     return rows

@@ -238,6 +238,23 @@ def iter_jsonl_lines(path: str | Path, digest=None):
                 yield line_number, raw
 
 
+def parse_query_line(raw: str, line_number: int) -> tuple[dict | None, str | None]:
+    """(the line as a dict with a non-empty string `query`, None) or (None, what is wrong with it)."""
+    try:
+        obj = json.loads(raw)
+    except ValueError as exc:
+        return None, f"line {line_number}: invalid JSON ({exc})"
+    if not isinstance(obj, dict) or not isinstance(obj.get("query"), str) or not obj["query"].strip():
+        return None, f"line {line_number}: field 'query' is missing or not a non-empty string"
+    return obj, None
+
+
+def bad_lines_message(path: str | Path, problems: list[str], consequence: str) -> str:
+    """Every bad line of a file, by number (the first 20), in one message."""
+    listed = "\n  ".join(problems[:20]) + (f"\n  ... and {len(problems) - 20} more" if len(problems) > 20 else "")
+    return f"{path}: {len(problems)} bad line(s), {consequence}:\n  {listed}"
+
+
 def load_records(path: str | Path, strict: bool = False) -> tuple[list[Record], LoadReport]:
     """Read a benchmark JSONL file.
 

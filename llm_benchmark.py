@@ -26,7 +26,7 @@ from pathlib import Path
 import certifi
 import yaml
 
-from data_loader import DataError, iter_jsonl_lines
+from data_loader import DataError, bad_lines_message, iter_jsonl_lines, parse_query_line
 from scoring import canonical_metric, score
 
 DEFAULT_ENDPOINT = "http://localhost:8000/v1"
@@ -191,13 +191,9 @@ def load_queries(path: str | Path, limit: int | None = None) -> tuple[list[Query
         raise ConfigError(str(exc)) from None
     for line_number, raw in lines:
         stats["lines"] += 1
-        try:
-            obj = json.loads(raw)
-        except ValueError as exc:
-            problems.append(f"line {line_number}: invalid JSON ({exc})")
-            continue
-        if not isinstance(obj, dict) or not isinstance(obj.get("query"), str) or not obj["query"].strip():
-            problems.append(f"line {line_number}: field 'query' is missing or not a non-empty string")
+        obj, problem = parse_query_line(raw, line_number)
+        if problem:
+            problems.append(problem)
             continue
         try:
             canonical_metric(obj.get("metric"))
@@ -214,8 +210,7 @@ def load_queries(path: str | Path, limit: int | None = None) -> tuple[list[Query
         fields = {k: v for k, v in obj.items() if k not in MODEL_FIELDS and k != "query"}
         queries.append(Query(obj["query"], fields, line_number))
     if problems:
-        listed = "\n  ".join(problems[:20]) + (f"\n  ... and {len(problems) - 20} more" if len(problems) > 20 else "")
-        raise ConfigError(f"{path}: {len(problems)} bad line(s):\n  {listed}")
+        raise ConfigError(bad_lines_message(path, problems, "nothing was sent"))
     if not queries:
         raise ConfigError(f"{path}: no queries")
     if limit is not None:

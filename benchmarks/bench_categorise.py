@@ -11,7 +11,6 @@ fewer than the concurrency: then one round trip is the ideal). The router runs i
 import argparse
 import asyncio
 import math
-import socket
 import subprocess
 import sys
 import time
@@ -19,14 +18,11 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "benchmarks"))
+
+from bench_http import free_port  # noqa: E402
 
 from router_api import classify_queries  # noqa: E402
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def start_router(latency: float, batch: bool) -> tuple[subprocess.Popen, str]:

@@ -16,6 +16,18 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 
+def topical_rows() -> list[dict]:
+    """The example queries, where `mathy` is right on math and science and `wordy` on the rest:
+    data whose selectors really choose by topic."""
+    rows = []
+    for line in open(ROOT / "examples" / "queries.jsonl", encoding="utf-8"):
+        q = json.loads(line)
+        stem = q.get("category") in ("math", "physics", "chemistry", "computer science")
+        for model, good in (("mathy", stem), ("wordy", not stem)):
+            rows.append({"query": q["query"], "category": q.get("category"), "model_name": model, "performance": float(good)})
+    return rows
+
+
 def write_jsonl(path: Path, rows) -> Path:
     with open(path, "w", encoding="utf-8") as handle:
         for row in rows:

@@ -5,7 +5,7 @@ import json
 
 import numpy as np
 import pytest
-from conftest import ROOT
+from conftest import ROOT, topical_rows, write_jsonl
 
 import train
 import validate
@@ -78,16 +78,7 @@ def test_router_down_during_training_is_an_error_naming_it(tmp_path, capsys):
 
 
 def topical_data(path):
-    """The example queries, where `mathy` is right on math and science and `wordy` on the rest:
-    a set whose selectors really choose by topic."""
-    rows = []
-    for line in open(ROOT / "examples" / "queries.jsonl", encoding="utf-8"):
-        q = json.loads(line)
-        stem = q.get("category") in ("math", "physics", "chemistry", "computer science")
-        for model, good in (("mathy", stem), ("wordy", not stem)):
-            rows.append({"query": q["query"], "category": q.get("category"), "model_name": model, "performance": float(good)})
-    path.write_text("".join(json.dumps(r) + "\n" for r in rows))
-    return path
+    return write_jsonl(path, topical_rows())
 
 
 def _train_local(tmp_path, data=EXAMPLE):
@@ -97,28 +88,19 @@ def _train_local(tmp_path, data=EXAMPLE):
     return models
 
 
+def skew_of(tmp_path, data, models, router) -> dict:
+    """validate.py --router-url on a locally trained set: the skew part of its JSON report."""
+    report = tmp_path / "report.json"
+    argv = ["--data-file", str(data), "--models-dir", str(models), "--no-download", "--router-url", router.url]
+    assert validate.main(argv + ["--cache-dir", str(tmp_path / "cache" / "embeddings"), "--output-json", str(report)]) == 0
+    return json.loads(report.read_text())["skew"]
+
+
 def test_skew_report_finds_the_share_of_categories_the_router_disagrees_on(tmp_path, fake_router, example_categories, capsys):
     router = fake_router(categories=example_categories, disagree=0.3)
     models = _train_local(tmp_path)
     capsys.readouterr()
-    report = tmp_path / "report.json"
-    code = validate.main(
-        [
-            "--data-file",
-            str(EXAMPLE),
-            "--models-dir",
-            str(models),
-            "--no-download",
-            "--router-url",
-            router.url,
-            "--cache-dir",
-            str(tmp_path / "cache" / "embeddings"),
-            "--output-json",
-            str(report),
-        ]
-    )
-    assert code == 0
-    skew = json.loads(report.read_text())["skew"]
+    skew = skew_of(tmp_path, EXAMPLE, models, router)
     sampled = [t for p, b in router.requests if p == "/api/v1/embeddings" for t in b["texts"]]
     expected = sum(router.disagrees(q) for q in sampled)
     assert 0 < expected < len(sampled)
@@ -134,23 +116,7 @@ def test_skew_report_sees_embedding_disagreement(tmp_path, fake_router, example_
     router = fake_router(categories=example_categories, embed_noise=1.0)
     data = topical_data(tmp_path / "topical.jsonl")
     models = _train_local(tmp_path, data)
-    report = tmp_path / "report.json"
-    validate.main(
-        [
-            "--data-file",
-            str(data),
-            "--models-dir",
-            str(models),
-            "--no-download",
-            "--router-url",
-            router.url,
-            "--cache-dir",
-            str(tmp_path / "cache" / "embeddings"),
-            "--output-json",
-            str(report),
-        ]
-    )
-    skew = json.loads(report.read_text())["skew"]
+    skew = skew_of(tmp_path, data, models, router)
     assert skew["category_differs"] == 0
     assert 0.3 < skew["cosine"]["mean"] < 0.95
     assert max(s["changed_by_embedding"] for s in skew["selectors"].values()) > 0

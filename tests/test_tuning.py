@@ -3,7 +3,7 @@
 import json
 
 import pytest
-from conftest import ROOT, write_jsonl
+from conftest import ROOT, topical_rows, write_jsonl
 
 import train
 from data_loader import build_outcome_table, load_records, split_queries
@@ -12,17 +12,6 @@ from train import TrainSettings, train_from_table
 from tuning import tune
 
 EXAMPLE = ROOT / "examples" / "benchmark_output.jsonl"
-
-
-def topical_rows():
-    """Example queries where `mathy` is right on math and science and `wordy` on the rest."""
-    rows = []
-    for line in open(ROOT / "examples" / "queries.jsonl", encoding="utf-8"):
-        q = json.loads(line)
-        stem = q.get("category") in ("math", "physics", "chemistry", "computer science")
-        for model, good in (("mathy", stem), ("wordy", not stem)):
-            rows.append({"query": q["query"], "category": q.get("category"), "model_name": model, "performance": float(good)})
-    return rows
 
 
 def test_held_out_queries_never_influence_tuning(tmp_path, minilm_embedder):
