@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Categorisation throughput against the loopback router answering after a fixed delay.
 
-    python benchmarks/bench_categorise.py [--queries 3000] [--latency 0.1] [--concurrency 32]
+    python benchmarks/bench_categorise.py [--queries 30000] [--latency 0.1] [--concurrency 32]
 
 Single requests: ideal = concurrency / latency queries per second. Batch: each request carries
 --batch-size texts, ideal = concurrency * batch_size / latency (or the number of batches, when
@@ -35,7 +35,7 @@ def start_router(latency: float, batch: bool) -> tuple[subprocess.Popen, str]:
 
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--queries", type=int, default=3000)
+    p.add_argument("--queries", type=int, default=30000)
     p.add_argument("--latency", type=float, default=0.1)
     p.add_argument("--concurrency", type=int, default=32)
     p.add_argument("--batch-size", type=int, default=32)
