@@ -185,9 +185,9 @@ def run(args: argparse.Namespace) -> int:
         metadata["router_url"] = embedder.router_url
     if args.tune:
         log(f"Tuning each selector's settings by {args.tune_folds}-fold cross-validation (budget {args.tune_budget:.0f} s) ...")
-        settings, report = tune(table, train_queries, embedder.embed, settings, train_from_table, args.tune_folds, args.tune_budget, log)
-        metadata["tuning"] = report.to_metadata()
-        for line in format_tuning(report, settings.efficiency):
+        settings, tuning = tune(table, train_queries, embedder.embed, settings, train_from_table, args.tune_folds, args.tune_budget, log)
+        metadata["tuning"] = tuning.to_metadata()
+        for line in format_tuning(tuning, settings.efficiency):
             log(line)
         log("Reproduce without tuning: python train.py ... " + " ".join(tuned_flags(settings)))
     trained = train_from_table(table, train_queries, embedder.embed, settings, metadata)
