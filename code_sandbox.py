@@ -86,14 +86,16 @@ def bwrap_command(input_dir: str, disk_mb: int = DEFAULT_DISK_MB) -> list[str]:
         raise SandboxUnavailable("bubblewrap (bwrap) is not installed")
     cmd = [bwrap, "--unshare-all", "--die-with-parent", "--new-session", "--clearenv", "--cap-drop", "ALL"]
     cmd += ["--setenv", "PATH", "/usr/bin:/bin", "--setenv", "HOME", "/sandbox", "--setenv", "PYTHONDONTWRITEBYTECODE", "1"]
+    # The tmpfs mounts come first: a later mount hides what an earlier one put below it, and the
+    # Python installation may itself live under /tmp (a virtualenv in a CI checkout there).
+    size = str(disk_mb << 20)
+    cmd += ["--size", size, "--tmpfs", "/sandbox", "--size", size, "--tmpfs", "/tmp"]
     cmd += ["--ro-bind", "/usr", "/usr"]
     for path in ("/bin", "/lib", "/lib64", "/lib32", "/etc/ld.so.cache", "/etc/ld.so.conf", "/etc/ld.so.conf.d", "/etc/alternatives"):
         cmd += ["--ro-bind-try", path, path]
     for root in _python_roots():
         cmd += ["--ro-bind", root, root]
-    cmd += ["--ro-bind", input_dir, "/input", "--proc", "/proc", "--dev", "/dev"]
-    size = str(disk_mb << 20)
-    cmd += ["--size", size, "--tmpfs", "/sandbox", "--size", size, "--tmpfs", "/tmp", "--chdir", "/sandbox", "--"]
+    cmd += ["--ro-bind", input_dir, "/input", "--proc", "/proc", "--dev", "/dev", "--chdir", "/sandbox", "--"]
     return cmd
 
 
