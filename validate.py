@@ -306,6 +306,20 @@ def cross_validate(args, table, embedder_fn, log) -> dict:
     return summary
 
 
+def report_skew(args, table, loaded: LoadedSelectors, queries: list[str], embedder, dimension: int, failed: dict):
+    """The train/serve skew of a locally trained set against the router at --router-url (printed)."""
+    sample = sample_queries(queries, args.skew_sample, args.seed)
+    print()
+    try:
+        skew = skew_report(table, loaded.artifacts, sample, embedder.embed, args.router_url, dimension)
+    except RouterUnavailable as exc:
+        print(f"error: no skew report: {exc}", file=sys.stderr)
+        failed["skew"] = str(exc)
+        return None
+    print(format_report(skew))
+    return skew
+
+
 def run(args: argparse.Namespace) -> int:
     log = (lambda *a: None) if args.quiet else (lambda *a: print(*a, flush=True))
     print("=" * 70 + "\n  ML Model Selection Validation (runtime replay)\n" + "=" * 70)
@@ -414,14 +428,7 @@ def run(args: argparse.Namespace) -> int:
     print(f"\nObjective: {objective.describe()}")
     skew = None
     if args.router_url and not args.no_embeddings and not is_router_model(embedder.model_id) and loaded.artifacts:
-        sample = sample_queries(plan.queries, args.skew_sample, args.seed)
-        print()
-        try:
-            skew = skew_report(table, loaded.artifacts, sample, embedder.embed, args.router_url, vectors.shape[1])
-            print(format_report(skew))
-        except RouterUnavailable as exc:
-            print(f"error: no skew report: {exc}", file=sys.stderr)
-            failed["skew"] = str(exc)
+        skew = report_skew(args, table, loaded, plan.queries, embedder, vectors.shape[1], failed)
     if args.output_json:
         payload = {
             "data_file": str(data_file),

@@ -120,3 +120,12 @@ def test_skew_report_sees_embedding_disagreement(tmp_path, fake_router, example_
     assert skew["category_differs"] == 0
     assert 0.3 < skew["cosine"]["mean"] < 0.95
     assert max(s["changed_by_embedding"] for s in skew["selectors"].values()) > 0
+
+
+def test_a_router_that_is_down_costs_the_skew_report_not_the_validation(tmp_path, capsys):
+    models = _train_local(tmp_path)
+    capsys.readouterr()
+    argv = ["--data-file", str(EXAMPLE), "--models-dir", str(models), "--no-download", "--router-url", "http://127.0.0.1:9"]
+    assert validate.main(argv + ["--cache-dir", str(tmp_path / "cache" / "embeddings")]) == 1
+    captured = capsys.readouterr()
+    assert "Validation Results" in captured.out and "no skew report" in captured.err and "make run-router" in captured.err
