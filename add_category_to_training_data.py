@@ -20,13 +20,19 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import os
 import sys
-import tempfile
 from collections import Counter
 from pathlib import Path
 
-from data_loader import CATEGORIES, DataError, bad_lines_message, canonical_category, iter_jsonl_lines, parse_query_line
+from data_loader import (
+    CATEGORIES,
+    DataError,
+    bad_lines_message,
+    canonical_category,
+    iter_jsonl_lines,
+    parse_query_line,
+    write_file_atomically,
+)
 from llm_benchmark import RetryPolicy
 from router_api import DEFAULT_ROUTER_URL, Classification, ClassifyOutcome, RouterUnavailable, classify_queries, require_router
 
@@ -83,20 +89,6 @@ def relabel(rows: list[dict], results: dict[str, Classification], errors: dict[s
             row.pop("category_error", None)
         out.append(row)
     return out
-
-
-def write_atomically(path: Path, rows: list[dict]) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}-")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            for row in rows:
-                handle.write(json.dumps(row, ensure_ascii=False) + "\n")
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def summary_lines(rows: list[dict], results: dict[str, Classification], errors: dict[str, str]) -> list[str]:
@@ -163,7 +155,9 @@ def categorise_file(
         if bar is not None:
             bar.close()
     outcome.results = {**{q: known[q] for q in unique if q in known}, **outcome.results}
-    write_atomically(output_path, relabel(rows, outcome.results, outcome.errors))
+    output_path.parent.mkdir(parents=True, exist_ok=True)
+    lines = relabel(rows, outcome.results, outcome.errors)
+    write_file_atomically(output_path, "".join(json.dumps(row, ensure_ascii=False) + "\n" for row in lines).encode("utf-8"))
     if not outcome.errors:
         partial.unlink(missing_ok=True)  # everything is in the output now
     log(f"Wrote {output_path} ({len(rows)} lines; {'batch endpoint' if outcome.mode == 'batch' else 'single requests'})")

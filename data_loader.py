@@ -10,7 +10,9 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+import os
 import re
+import tempfile
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -236,6 +238,28 @@ def iter_jsonl_lines(path: str | Path, digest=None):
                 raise DataError(f"{path}, line {line_number}: not UTF-8 ({exc.reason})") from None
             if raw.strip():
                 yield line_number, raw
+
+
+def write_file_atomically(path: str | Path, data: bytes) -> None:
+    """Write `data` to `path` so that readers see the old file or the whole new one, never a part:
+    a temporary file beside it, fsynced, made world-readable (mkstemp makes 0600), renamed."""
+    path = Path(path)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}-")
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def fold_of(queries: Iterable[str], k: int, seed: int) -> dict[str, int]:
+    """Query-level K-fold assignment by a hash of the query text and the seed."""
+    return {q: int(query_hash(q, seed), 16) % k for q in queries}
 
 
 def parse_query_line(raw: str, line_number: int) -> tuple[dict | None, str | None]:

@@ -11,13 +11,14 @@ import importlib.metadata
 import os
 import struct
 import sys
-import tempfile
 import time
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+
+from data_loader import write_file_atomically
 
 BUNDLED_MINILM_ID = "sentence-transformers/all-MiniLM-L6-v2"
 
@@ -211,7 +212,7 @@ class EmbeddingCache:
                 raise CacheError(f"{self.dir} belongs to model {recorded!r}, not {self.identity!r}")
             return
         self.dir.mkdir(parents=True, exist_ok=True)
-        _write_atomically(marker, self.identity.encode("utf-8"))
+        write_file_atomically(marker, self.identity.encode("utf-8"))
 
     def _import_format_1(self, cache_dir: Path) -> None:
         """Vectors of the one-file cache of earlier versions, moved into a shard once."""
@@ -316,7 +317,7 @@ class EmbeddingCache:
             raise CacheError("refusing to cache vectors that are not finite rows, one per key")
         header = _HEADER.pack(_SHARD_MAGIC, vectors.shape[1], len(keys))
         name = f"shard-{time.time_ns():020d}-{os.getpid()}-{uuid.uuid4().hex[:8]}.emb"
-        _write_atomically(self.dir / name, header + b"".join(keys) + vectors.tobytes())
+        write_file_atomically(self.dir / name, header + b"".join(keys) + vectors.tobytes())
         self.refresh()
         if len(self._names) > self.COMPACT_ABOVE:
             self.compact()
@@ -332,7 +333,7 @@ class EmbeddingCache:
         vectors = self.get(keys)
         header = _HEADER.pack(_SHARD_MAGIC, vectors.shape[1], len(keys))
         name = f"shard-{time.time_ns():020d}-{os.getpid()}-{uuid.uuid4().hex[:8]}.emb"
-        _write_atomically(self.dir / name, header + b"".join(keys) + vectors.tobytes())
+        write_file_atomically(self.dir / name, header + b"".join(keys) + vectors.tobytes())
         for old in merge:
             (self.dir / old).unlink(missing_ok=True)
         self._reindex()
@@ -377,17 +378,9 @@ class _ShardVectors:
         return out
 
 
-def _write_atomically(path: Path, data: bytes) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}-")
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())  # on disk before it has a name: a crash never leaves a torn shard
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+def longest_first(text: str) -> tuple[int, str]:
+    """Sort key: sentence-transformers' own order (longest text first), made total by the text."""
+    return -len(text), text
 
 
 class Embedder:
@@ -459,7 +452,7 @@ class Embedder:
         if self.cache is None:
             if not texts:
                 return np.zeros((0, self.dimension), np.float32)
-            order = sorted(range(len(texts)), key=lambda i: (-len(texts[i]), texts[i]))
+            order = sorted(range(len(texts)), key=lambda i: longest_first(texts[i]))
             encoded = np.vstack([vectors for _, vectors in self._encode_in_batches([texts[i] for i in order])])
             result = np.empty_like(encoded)
             result[order] = encoded
@@ -474,7 +467,7 @@ class Embedder:
         self.cache_misses += len(missing)
         self.cache_hits += len(keys) - len(missing)
         if missing:
-            todo = sorted(missing.items(), key=lambda kv: (-len(kv[1]), kv[1]))
+            todo = sorted(missing.items(), key=lambda kv: longest_first(kv[1]))
             pending_keys, pending, last_save = [], [], time.monotonic()
             for batch, vectors in self._encode_in_batches([text for _, text in todo]):
                 pending_keys.extend(key for key, _ in todo[batch.start : batch.stop])

@@ -67,15 +67,15 @@ def skew_report(
     table: OutcomeTable,
     artifacts: dict[str, dict],
     queries: list[str],
-    local_embed,
+    local: np.ndarray,
     router_url: str,
-    dimension: int,
     router_model: str = "qwen3",
 ) -> SkewReport:
-    """`local_embed(texts)` gives the vectors the set was trained with; the router gives its own."""
+    """`local`: the queries' vectors from the model the set was trained with (one row each); the
+    router is asked for its own, of the same dimension."""
     require_router(router_url)
     report = SkewReport(router_url, len(queries))
-    local = local_embed(queries)
+    dimension = local.shape[1]
     try:
         routed, _ = embed_with_router(router_url, queries, router_model, dimension)
     except RouterUnavailable as exc:

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from data_loader import OutcomeTable, query_hash
+from data_loader import OutcomeTable, fold_of
 from evaluation import EvalTable, evaluate_baselines, evaluate_choices
 from models import build_features, select
 
@@ -123,14 +123,13 @@ class _Fold:
     features: np.ndarray
 
 
-def make_folds(table: OutcomeTable, queries: list[str], k: int, seed: int, embed) -> list[_Fold]:
+def make_folds(table: OutcomeTable, queries: list[str], k: int, seed: int, vectors: dict[str, np.ndarray]) -> list[_Fold]:
     """K query-level folds of `queries` by hash; a fold evaluates only queries with an outcome for every model."""
-    vectors = dict(zip(queries, embed(queries)))  # embedded once, for every fold and candidate
-    fold_of = {q: int(query_hash(q, seed), 16) % k for q in queries}
+    fold = fold_of(queries, k, seed)
     folds = []
     for f in range(k):
-        train = [q for q in queries if fold_of[q] != f]
-        test = [q for q in queries if fold_of[q] == f and len(table.outcomes_by_query[q]) == len(table.models)]
+        train = [q for q in queries if fold[q] != f]
+        test = [q for q in queries if fold[q] == f and len(table.outcomes_by_query[q]) == len(table.models)]
         features = build_features(np.array([vectors[q] for q in test]), [table.category_by_query[q] for q in test])
         folds.append(_Fold(train, test, features))
     return folds
@@ -148,13 +147,12 @@ def tune(
 ) -> tuple[object, TuningReport]:
     """(settings with each selector's chosen values, report). `train_from_table` is train.py's."""
     started = time.monotonic()
-    vectors = embed(queries)
-    lookup = dict(zip(queries, vectors))
+    lookup = dict(zip(queries, embed(queries)))  # embedded once, for every fold and candidate
 
     def cached_embed(texts):
         return np.array([lookup[t] for t in texts])
 
-    fold_data = make_folds(table, queries, folds, settings.seed, cached_embed)
+    fold_data = make_folds(table, queries, folds, settings.seed, lookup)
     report = TuningReport(folds, len(queries), 0.0)
     budget_started = time.monotonic()  # the budget is for training candidates, not for embedding
     baselines = {"best_single": [], "oracle": []}
@@ -166,11 +164,11 @@ def tune(
         # This selector's share of what is left of the budget, by its number of candidates:
         # time a faster selector did not use goes to the next.
         left = sum(len(candidates[k]) for k in list(candidates)[list(candidates).index(kind) :])
-        share = {kind: (budget_seconds - (time.monotonic() - budget_started)) * len(grid) / left}
+        share = (budget_seconds - (time.monotonic() - budget_started)) * len(grid) / left
         kind_started = time.monotonic()
         results_by_candidate: list[tuple[dict, list]] = []
         for params in grid:
-            if results_by_candidate and time.monotonic() - kind_started > share[kind]:
+            if results_by_candidate and time.monotonic() - kind_started > share:
                 report.out_of_budget.append(kind)
                 log(f"  {kind}: time budget spent after {len(results_by_candidate)} of {len(grid)} settings")
                 break

@@ -24,6 +24,7 @@ from data_loader import (
     Objective,
     build_outcome_table,
     fit_objective,
+    fold_of,
     load_records,
     query_hash,
     query_set_digest,
@@ -280,7 +281,7 @@ def cross_validate(args, table, embedder_fn, log) -> dict:
     """K query-level folds: train with train.py's code on K-1, evaluate on the held-out fold."""
 
     k = args.cross_validate
-    folds = {q: int(query_hash(q, args.seed), 16) % k for q in table.queries}
+    folds = fold_of(table.queries, k, args.seed)
     per_strategy: dict[str, list[dict]] = {}
     settings = settings_from_args(args)
     for fold in range(k):
@@ -306,12 +307,14 @@ def cross_validate(args, table, embedder_fn, log) -> dict:
     return summary
 
 
-def report_skew(args, table, loaded: LoadedSelectors, queries: list[str], embedder, dimension: int, failed: dict):
-    """The train/serve skew of a locally trained set against the router at --router-url (printed)."""
+def report_skew(args, table, loaded: LoadedSelectors, queries: list[str], vectors: np.ndarray, failed: dict):
+    """The train/serve skew of a locally trained set against the router at --router-url (printed).
+    `vectors`: the local embeddings of `queries`, already computed for the validation."""
     sample = sample_queries(queries, args.skew_sample, args.seed)
+    row = {q: i for i, q in enumerate(queries)}
     print()
     try:
-        skew = skew_report(table, loaded.artifacts, sample, embedder.embed, args.router_url, dimension)
+        skew = skew_report(table, loaded.artifacts, sample, vectors[[row[q] for q in sample]], args.router_url)
     except RouterUnavailable as exc:
         print(f"error: no skew report: {exc}", file=sys.stderr)
         failed["skew"] = str(exc)
@@ -428,7 +431,7 @@ def run(args: argparse.Namespace) -> int:
     print(f"\nObjective: {objective.describe()}")
     skew = None
     if args.router_url and not args.no_embeddings and not is_router_model(embedder.model_id) and loaded.artifacts:
-        skew = report_skew(args, table, loaded, plan.queries, embedder, vectors.shape[1], failed)
+        skew = report_skew(args, table, loaded, plan.queries, vectors, failed)
     if args.output_json:
         payload = {
             "data_file": str(data_file),

@@ -82,7 +82,7 @@ class FakeRouter:
 
     def category_of(self, text: str) -> str:
         truth = self.categories.get(text) or keyword_category(text)
-        if self.disagree and _share(text) < self.disagree:
+        if self.disagrees(text):
             others = [c for c in OTHER_CATEGORIES if c != truth]
             return others[int(_share("x" + text) * len(others)) % len(others)]
         return truth
