@@ -185,3 +185,10 @@ def test_quiet_training_prints_nothing_on_success(tmp_path):
     assert done.returncode == 0
     assert (done.stdout, done.stderr) == ("", "")
     assert (tmp_path / "m" / "knn_model.json").exists()
+
+
+def test_a_running_embedder_picks_up_what_another_writer_saved(tmp_path, minilm_embedder):
+    early = Embedder("minilm", cache_dir=tmp_path, quiet=True)  # indexed the cache while it was empty
+    Embedder("minilm", cache_dir=tmp_path, quiet=True).embed(["written by the other process"])
+    early.embed(["written by the other process"])
+    assert early.cache_misses == 0 and early._model is None  # found on disk, never embedded again

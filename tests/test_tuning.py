@@ -75,3 +75,18 @@ def test_a_spent_budget_still_gives_the_default_settings(tmp_path, minilm_embedd
     chosen, report = tune(table, table.queries, minilm_embedder.embed, settings, train_from_table, 3, budget, lambda *a: None)
     assert [p for p, _ in report.selectors["kmeans"].tried] == [{"clusters": settings.kmeans_clusters}]
     assert report.out_of_budget == ["kmeans"] and chosen.kmeans_clusters == settings.kmeans_clusters
+
+
+def test_a_selector_that_cannot_beat_the_best_single_model_is_said_to_in_plain_words(tmp_path, minilm_embedder):
+    from tuning import format_report
+
+    # Model a is right everywhere, b nowhere: no routing can beat always choosing a.
+    rows = [
+        r for q in topical_rows()[::2] for r in ({**q, "model_name": "a", "performance": 1.0}, {**q, "model_name": "b", "performance": 0.0})
+    ]
+    table = build_outcome_table(load_records(write_jsonl(tmp_path / "flat.jsonl", rows))[0])
+    _, report = tune(
+        table, table.queries, minilm_embedder.embed, TrainSettings(algorithms=("kmeans",)), train_from_table, 3, 600, lambda *a: None
+    )
+    assert report.selectors["kmeans"].beats_best_single is False
+    assert any("KMEANS does not beat the best single model" in line for line in format_report(report, "latency"))
