@@ -371,6 +371,11 @@ def train_svm(
         alpha = svr.dual_coef_[0].astype(np.float64)
         support = svr.support_vectors_.astype(np.float64)
         rho = float(-svr.intercept_[0])
+        if not len(alpha):
+            # Every target within epsilon of a constant (a model right on every query): the SVR
+            # has no support vectors and predicts -rho. One vector with alpha 0 says the same to
+            # the runtime without handing it an empty matrix.
+            alpha, support = np.zeros(1), points[use][:1].astype(np.float64)
         if kernel == "linear":
             linear.append({"model_name": model, "weights": (alpha @ support).tolist(), "rho": rho})
         else:
@@ -428,7 +433,7 @@ def svm_decision_values(a: dict, features: np.ndarray) -> tuple[np.ndarray, list
         names.append(c["model_name"])
     x_sq = np.einsum("ij,ij->i", xh, xh)
     for c in a.get("rbf_classifiers") or []:
-        sv = np.asarray(c["support_vectors"], dtype=np.float64)
+        sv = np.asarray(c["support_vectors"], dtype=np.float64).reshape(-1, xh.shape[1])  # [] is no vectors
         d2 = np.maximum(x_sq[:, None] + np.einsum("ij,ij->i", sv, sv)[None, :] - 2.0 * xh @ sv.T, 0.0)
         columns.append(np.exp(-float(c["gamma"]) * d2) @ np.asarray(c["alpha"], dtype=np.float64) - float(c["rho"]))
         names.append(c["model_name"])

@@ -206,6 +206,22 @@ def run(args: argparse.Namespace) -> int:
 
 def add_training_arguments(p: argparse.ArgumentParser) -> None:
     """Selector and objective flags, shared by train.py and validate.py --cross-validate."""
+    add_selector_arguments(p)
+    p.add_argument("--quality-weight", type=float, default=DEFAULT_QUALITY_WEIGHT)
+    add_efficiency_argument(p)
+
+
+def add_efficiency_argument(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--efficiency",
+        choices=("latency", "cost"),
+        default="latency",
+        help="what the efficiency term of the objective measures (default: latency)",
+    )
+
+
+def add_selector_arguments(p: argparse.ArgumentParser) -> None:
+    """Which selectors, their settings and the seed (tradeoff.py sweeps the objective itself)."""
     p.add_argument("--algorithm", choices=("all",) + ALGORITHMS, default="all")
     p.add_argument("--knn-k", type=int, default=5)
     p.add_argument(
@@ -224,25 +240,23 @@ def add_training_arguments(p: argparse.ArgumentParser) -> None:
         default=DEFAULTS.svm_prototypes,
         help="at most this many training points per SVM regressor (micro-cluster centres beyond it)",
     )
-    p.add_argument("--quality-weight", type=float, default=DEFAULT_QUALITY_WEIGHT)
-    p.add_argument(
-        "--efficiency",
-        choices=("latency", "cost"),
-        default="latency",
-        help="what the efficiency term of the objective measures (default: latency)",
-    )
     p.add_argument("--seed", type=int, default=42)
 
 
 def tuned_flags(settings: TrainSettings) -> list[str]:
     """The train.py flags that give these selector settings."""
-    return [
+    flags = [
         f"--knn-k {settings.knn_k}",
         f"--knn-smoothing {settings.knn_smoothing}",
         f"--kmeans-clusters {settings.kmeans_clusters}",
         f"--svm-c {settings.svm_c:g}",
         f"--svm-gamma {settings.svm_gamma:g}",
     ]
+    if settings.svm_kernel != DEFAULTS.svm_kernel:
+        flags.append(f"--svm-kernel {settings.svm_kernel}")
+    if settings.svm_prototypes != DEFAULTS.svm_prototypes:
+        flags.append(f"--svm-prototypes {settings.svm_prototypes}")
+    return flags
 
 
 def add_router_arguments(p: argparse.ArgumentParser) -> None:
@@ -252,6 +266,7 @@ def add_router_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def settings_from_args(args: argparse.Namespace) -> TrainSettings:
+    """The settings the flags give; `--quality-weight` is optional (tradeoff.py sweeps it)."""
     return TrainSettings(
         algorithms=ALGORITHMS if args.algorithm == "all" else (args.algorithm,),
         knn_k=args.knn_k,
@@ -261,7 +276,7 @@ def settings_from_args(args: argparse.Namespace) -> TrainSettings:
         svm_gamma=args.svm_gamma,
         svm_c=args.svm_c,
         svm_prototypes=args.svm_prototypes,
-        quality_weight=args.quality_weight,
+        quality_weight=getattr(args, "quality_weight", DEFAULT_QUALITY_WEIGHT),
         efficiency=args.efficiency,
         seed=args.seed,
     )

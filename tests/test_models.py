@@ -112,6 +112,22 @@ def test_svm_replay_rules_no_classifiers_nan_and_first_greatest():
     assert selection.choices == ["second"] and selection.ties == 1  # first strictly greatest, in file order
 
 
+def test_a_model_right_on_every_query_gets_a_classifier_the_runtime_can_read():
+    # Its SVR targets are constant: sklearn keeps no support vector. The file must still carry a
+    # well-formed classifier (one vector, alpha 0: the value is -rho), never an empty matrix.
+    table, vectors = synthetic_table(n=60)
+    for per_model in table.outcomes_by_query.values():
+        per_model["m-alpha"] = Outcome(quality=1.0, latency=1.0, cost=None)
+    trained = train_svm(training_set(table, vectors), kernel="rbf", gamma=1.0)
+    alpha_clf = next(c for c in trained.artifact["rbf_classifiers"] if c["model_name"] == "m-alpha")
+    assert alpha_clf["alpha"] == [0.0] and len(alpha_clf["support_vectors"]) == 1
+    assert len(alpha_clf["support_vectors"][0]) == trained.artifact["feature_dim"]
+    # And a file from elsewhere with no vectors at all replays as -rho.
+    empty = {"model_names": ["x"], "rbf_classifiers": [{"model_name": "x", "alpha": [], "support_vectors": [], "rho": 0.25, "gamma": 1.0}]}
+    values, _ = svm_decision_values(empty, np.ones((2, 3)))
+    assert values.tolist() == [[-0.25], [-0.25]]
+
+
 def test_svm_with_one_model_is_a_clear_error(data):
     ts, _ = data
     one = TrainingSet(

@@ -1,0 +1,461 @@
+#!/usr/bin/env python3
+"""Sweep the quality weight, measure each selector's quality/cost trade-off on held-out queries,
+and choose the operating point by a goal.
+
+python tradeoff.py --data-file examples/routerarena-2models.jsonl --efficiency cost \\
+    --embedding-model minilm --plot tradeoff.png --target-quality 0.99
+
+For each quality weight the selectors are trained with train.py's own code on the training side
+and replayed with the runtime's rules (models.select) on the held-out queries; single models and
+Oracle are measured on the same queries. AIQ, cost to match and the quality at the best single
+model's cost summarise each curve (see the README). With a goal (--target-quality and/or
+--target-cost, relative to the best single model), the weight and selector that meet it are
+chosen, the train.py command that reproduces them is printed, and the set is written.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from data_loader import DataError, Objective, OutcomeTable, build_outcome_table, load_records, model_ranking, split_queries
+from embeddings import EMBEDDING_MODEL_ENV, EmbeddingModelError, default_embedding_model, make_embedder
+from evaluation import EvalTable, StrategyResult, evaluate_choices, oracle_choices
+from frontier import Point, aiq, choose, cost_to_match, pareto, quality_at_cost, upper_hull
+from models import TrainingError, build_features, select
+from train import TrainSettings, add_efficiency_argument, add_selector_arguments, settings_from_args, train_from_table, tuned_flags
+from tuning import DEFAULT_FOLDS, tune
+from tuning import describe as describe_params
+
+DEFAULT_WEIGHTS = (1.0, 0.95, 0.9, 0.85, 0.8, 0.7, 0.5)
+UNITS = {"cost": "USD", "latency": "s"}
+
+
+@dataclass
+class WeightResult:
+    weight: float
+    settings: TrainSettings
+    objective: Objective
+    selectors: dict[str, StrategyResult]
+    oracle: StrategyResult
+
+
+@dataclass
+class Sweep:
+    basis: str
+    n_train: int
+    test_queries: list[str]
+    single_models: list[StrategyResult]
+    best_single: str  # the highest mean quality on the TRAINING queries
+    weights: list[WeightResult] = field(default_factory=list)
+    excluded: dict[str, int] = field(default_factory=dict)
+
+    def value(self, r: StrategyResult) -> float:
+        return r.avg_cost if self.basis == "cost" else r.avg_latency
+
+    def points(self, kind: str) -> list[Point]:
+        """One strategy's operating points: a selector over the weights, "oracle", or "single"."""
+        if kind == "single":
+            return [Point(self.value(r), r.avg_quality, r.name[len("Always ") :]) for r in self.single_models]
+        if kind == "oracle":
+            return [Point(self.value(w.oracle), w.oracle.avg_quality, ("oracle", w.weight)) for w in self.weights]
+        return [Point(self.value(w.selectors[kind]), w.selectors[kind].avg_quality, (kind, w.weight)) for w in self.weights]
+
+    @property
+    def reference(self) -> Point:
+        """The best single model (chosen on train) as measured on the held-out queries."""
+        return next(p for p in self.points("single") if p.key == self.best_single)
+
+    @property
+    def cost_range(self) -> tuple[float, float]:
+        costs = [p.cost for p in self.points("single")]
+        return min(costs), max(costs)
+
+
+def evaluable_queries(table: OutcomeTable, queries: list[str], models: list[str], basis: str) -> tuple[list[str], dict[str, int]]:
+    """Held-out queries with an outcome, and its cost (or latency), for every model; the rest counted."""
+    attribute = "cost" if basis == "cost" else "latency"
+    keep, excluded = [], {"missing a model": 0, f"missing {attribute}": 0}
+    for q in queries:
+        per_model = table.outcomes_by_query.get(q, {})
+        if any(m not in per_model for m in models):
+            excluded["missing a model"] += 1
+        elif any(getattr(per_model[m], attribute) is None for m in models):
+            excluded[f"missing {attribute}"] += 1
+        else:
+            keep.append(q)
+    return keep, {k: v for k, v in excluded.items() if v}
+
+
+def run_sweep(
+    train_table: OutcomeTable,
+    train_queries: list[str],
+    test_table: OutcomeTable,
+    test_queries: list[str],
+    embed,
+    settings: TrainSettings,
+    weights: list[float],
+    tune_budget: float | None = None,
+    tune_folds: int = DEFAULT_FOLDS,
+    log=print,
+) -> Sweep:
+    """Train at each weight on `train_queries`, evaluate on `test_queries` (never seen in training)."""
+    seen = set(train_queries)
+    overlap = [q for q in test_queries if q in seen]
+    if overlap:
+        raise DataError(f"{len(overlap)} held-out queries are also training queries: the sweep would measure memory, not routing")
+    models = train_table.models
+    queries, excluded = evaluable_queries(test_table, test_queries, models, settings.efficiency)
+    if not queries:
+        detail = ", ".join(f"{n} {why}" for why, n in excluded.items()) or "none given"
+        raise DataError(f"no held-out query can be evaluated ({detail}): the trade-off needs every model's {settings.efficiency}")
+    for why, n in excluded.items():
+        log(f"  {n} held-out queries excluded: {why}")
+    vectors = np.asarray(embed(queries))
+    features = build_features(vectors, [test_table.category_by_query[q] for q in queries])
+    quality_only = Objective(1.0, "none")
+    best_single = model_ranking(train_table.subset(train_queries), quality_only)[0][0]
+    singles_table = EvalTable.build(test_table, queries, models, quality_only)
+    singles = [evaluate_choices(f"Always {m}", "always", [m] * len(queries), singles_table) for m in models]
+    sweep = Sweep(settings.efficiency, len(train_queries), queries, singles, best_single, excluded=excluded)
+    for i, weight in enumerate(weights, 1):
+        trial = dataclasses.replace(settings, quality_weight=weight)
+        if tune_budget:
+            log(f"[weight {weight:g}] tuning ({tune_folds}-fold, budget {tune_budget:.0f} s) ...")
+            trial, _ = tune(train_table, train_queries, embed, trial, train_from_table, tune_folds, tune_budget, lambda *a: None)
+        trained = train_from_table(train_table, train_queries, embed, trial)
+        if trained.objective.basis == "none":
+            raise DataError(
+                f"the training data records no {settings.efficiency}: there is no trade-off to sweep "
+                f"(try --efficiency {'latency' if settings.efficiency == 'cost' else 'cost'})"
+            )
+        table = EvalTable.build(test_table, queries, models, trained.objective)
+        results = {
+            kind: evaluate_choices(kind.upper(), "selector", select(kind, trained.artifacts[kind], features).choices, table)
+            for kind in trial.algorithms
+        }
+        ranking = [m for m, _ in trained.ranking]
+        oracle = evaluate_choices("Oracle", "oracle", oracle_choices(table, ranking), table)
+        sweep.weights.append(WeightResult(weight, trial, trained.objective, results, oracle))
+        log(
+            f"[{i}/{len(weights)}] weight {weight:g}: "
+            + ", ".join(f"{k.upper()} quality {r.avg_quality:.4f} {settings.efficiency} {sweep.value(r):.4g}" for k, r in results.items())
+        )
+    return sweep
+
+
+@dataclass
+class Summary:
+    name: str
+    aiq: float
+    to_match: Point | None  # cheapest point reaching the best single model's quality
+    at_its_cost: Point | None  # best point within the best single model's cost
+
+
+def summarise(sweep: Sweep) -> list[Summary]:
+    ref = sweep.reference
+    c_min, c_max = sweep.cost_range
+    kinds = list(sweep.weights[0].selectors) + ["single", "oracle"]
+    out = []
+    for kind in kinds:
+        points = sweep.points(kind)
+        name = {"single": "Single models", "oracle": "Oracle"}.get(kind, kind.upper())
+        out.append(Summary(name, aiq(points, c_min, c_max), cost_to_match(points, ref.quality), quality_at_cost(points, ref.cost)))
+    return out
+
+
+def format_sweep(sweep: Sweep) -> list[str]:
+    unit = UNITS[sweep.basis]
+    models = [r.name[len("Always ") :] for r in sweep.single_models]
+    lines = [
+        f"Held-out queries: {len(sweep.test_queries)} (trained on {sweep.n_train}); {sweep.basis} in {unit} per query",
+        f"{'weight':>6}  {'strategy':<8}{'quality':>9}{sweep.basis:>12}{'objective':>11}  share of queries per model",
+    ]
+    for w in sweep.weights:
+        for r in list(w.selectors.values()) + [w.oracle]:
+            share = " ".join(f"{m} {100 * r.selection_counts[m] / len(sweep.test_queries):.0f}%" for m in models if r.selection_counts[m])
+            lines.append(f"{w.weight:>6g}  {r.name:<8}{r.avg_quality:>9.4f}{sweep.value(r):>12.4g}{r.avg_objective:>11.4f}  {share}")
+    lines.append("Single models on the same queries:")
+    for r in sweep.single_models:
+        name = r.name[len("Always ") :]
+        mark = "  <- best single (highest quality on the training queries)" if name == sweep.best_single else ""
+        lines.append(f"        {name:<40}{r.avg_quality:>9.4f}{sweep.value(r):>12.4g}{mark}")
+    return lines
+
+
+def format_summary(sweep: Sweep, summaries: list[Summary]) -> list[str]:
+    ref = sweep.reference
+    c_min, c_max = sweep.cost_range
+
+    def rel(p: Point | None, attr: str) -> str:
+        if p is None:
+            return "never"
+        value, base = getattr(p, attr), getattr(ref, attr)
+        return f"{value:.4g} ({value / base:.2f}x)" if base else f"{value:.4g}"
+
+    lines = [
+        f"Best single model: {sweep.best_single} (quality {ref.quality:.4f}, {sweep.basis} {ref.cost:.4g} {UNITS[sweep.basis]})",
+        f"AIQ over {sweep.basis} {c_min:.4g} .. {c_max:.4g} (the single models' range)",
+        f"{'strategy':<15}{'AIQ':>8}{'cost to match its quality':>30}{'quality at its cost':>26}",
+    ]
+    for s in summaries:
+        lines.append(f"{s.name:<15}{s.aiq:>8.4f}{rel(s.to_match, 'cost'):>30}{rel(s.at_its_cost, 'quality'):>26}")
+    return lines
+
+
+def sweep_to_json(sweep: Sweep, summaries: list[Summary]) -> dict:
+    def point(p: Point | None):
+        return None if p is None else {"cost": p.cost, "quality": p.quality, "at": list(p.key) if isinstance(p.key, tuple) else p.key}
+
+    ref = sweep.reference
+    return {
+        "efficiency": sweep.basis,
+        "unit": UNITS[sweep.basis],
+        "n_train_queries": sweep.n_train,
+        "n_test_queries": len(sweep.test_queries),
+        "excluded": sweep.excluded,
+        "best_single": {"model": sweep.best_single, "quality": ref.quality, sweep.basis: ref.cost, "chosen_on": "train"},
+        "single_models": [r.to_dict() for r in sweep.single_models],
+        "aiq_range": list(sweep.cost_range),
+        "weights": [
+            {
+                "weight": w.weight,
+                "objective": w.objective.to_dict(),
+                "settings": {k: v for k, v in dataclasses.asdict(w.settings).items() if k != "algorithms"},
+                "strategies": [r.to_dict() for r in list(w.selectors.values()) + [w.oracle]],
+            }
+            for w in sweep.weights
+        ],
+        "summary": {
+            s.name: {"aiq": s.aiq, "cost_to_match": point(s.to_match), "quality_at_best_single_cost": point(s.at_its_cost)}
+            for s in summaries
+        },
+    }
+
+
+def plot_sweep(sweep: Sweep, path: Path, title: str) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(9, 6))
+    singles = sweep.points("single")
+    front = upper_hull(singles)
+    ax.plot([p.cost for p in front], [p.quality for p in front], "--", color="gray", label="single-model frontier (hull)")
+    for p in singles:
+        ax.scatter(p.cost, p.quality, marker="o", color="tab:gray", zorder=3)
+        ax.annotate(
+            p.key + (" (best single)" if p.key == sweep.best_single else ""),
+            (p.cost, p.quality),
+            xytext=(6, -10),
+            textcoords="offset points",
+            fontsize=8,
+        )
+    colors = {"knn": "tab:red", "kmeans": "tab:orange", "svm": "tab:purple", "oracle": "tab:green"}
+    for kind in list(sweep.weights[0].selectors) + ["oracle"]:
+        points = sorted(sweep.points(kind), key=lambda p: p.cost)
+        label = "Oracle" if kind == "oracle" else kind.upper()
+        ax.plot(
+            [p.cost for p in points],
+            [p.quality for p in points],
+            "-",
+            marker="*" if kind != "oracle" else "D",
+            color=colors.get(kind),
+            label=label,
+        )
+        for p in pareto(points):
+            ax.annotate(
+                f"w={p.key[1]:g}", (p.cost, p.quality), xytext=(4, 4), textcoords="offset points", fontsize=7, color=colors.get(kind)
+            )
+    ax.set_xlabel(f"average {sweep.basis} per query ({UNITS[sweep.basis]})")
+    ax.set_ylabel("average quality")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8)
+    ax.set_title(title, fontsize=10)
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def choose_by_goal(sweep: Sweep, target_quality: float | None, target_cost: float | None):
+    """(Choice over every selector at every weight, the goal in absolute terms)."""
+    ref = sweep.reference
+    min_quality = None if target_quality is None else target_quality * ref.quality
+    max_cost = None if target_cost is None else target_cost * ref.cost
+    points = [p for kind in sweep.weights[0].selectors for p in sweep.points(kind)]
+    return choose(points, min_quality, max_cost), min_quality, max_cost
+
+
+def train_command(args: argparse.Namespace, settings: TrainSettings, kind: str) -> list[str]:
+    """The train.py arguments that reproduce one swept point: same data, split, objective and settings."""
+    argv = ["--data-file", args.data_file, "--embedding-model", args.embedding_model, "--efficiency", settings.efficiency]
+    argv += ["--quality-weight", f"{settings.quality_weight:g}", "--algorithm", kind, "--seed", str(settings.seed)]
+    if not args.test_file:
+        argv += ["--holdout", f"{args.holdout:g}"]
+    for flag in tuned_flags(settings):
+        argv += flag.split(" ", 1)
+    if args.cache_dir:
+        argv += ["--cache-dir", args.cache_dir]
+    return argv + ["--output-dir", args.output_dir]
+
+
+def parse_weights(text: str) -> list[float]:
+    try:
+        weights = [float(w) for w in text.split(",") if w.strip()]
+    except ValueError:
+        raise ValueError(f"--weights takes numbers separated by commas, got {text!r}") from None
+    bad = [w for w in weights if not 0.0 <= w <= 1.0]
+    if not weights or bad:
+        raise ValueError(f"--weights must be numbers in [0, 1], got {text!r}")
+    return sorted(set(weights), reverse=True)
+
+
+def run(args: argparse.Namespace) -> int:
+    log = (lambda *a: None) if args.quiet else (lambda *a: print(*a, flush=True))
+    weights = parse_weights(args.weights)
+    if args.target_quality is not None and args.target_quality <= 0 or args.target_cost is not None and args.target_cost <= 0:
+        raise ValueError("--target-quality and --target-cost are positive fractions of the best single model's quality and cost")
+    records, report = load_records(Path(args.data_file), strict=args.strict)
+    table = build_outcome_table(records, report)
+    for line in report.summary_lines():
+        log(line)
+    if args.test_file:
+        test_records, test_report = load_records(Path(args.test_file), strict=args.strict)
+        test_table = build_outcome_table(test_records, test_report)
+        train_queries = table.queries
+        seen = set(train_queries)
+        test_queries = [q for q in test_table.queries if q not in seen]
+        if len(test_queries) < len(test_table.queries):
+            log(f"  {len(test_table.queries) - len(test_queries)} test queries are also in the training file: not evaluated")
+    else:
+        test_table = table
+        train_queries, test_queries = split_queries(table.queries, args.holdout, args.seed)
+    if not test_queries:
+        raise DataError("no held-out query: give --holdout > 0 or --test-file")
+    settings = settings_from_args(args)
+    embedder = make_embedder(
+        args.embedding_model, args.device, args.batch_size, Path(args.cache_dir or ".cache") / "embeddings", args.quiet
+    )
+    log(f"Sweeping quality weights {', '.join(f'{w:g}' for w in weights)} ({settings.efficiency} basis, {embedder.model_id})")
+    sweep = run_sweep(
+        table, train_queries, test_table, test_queries, embedder.embed, settings, weights,
+        args.tune_budget if args.tune else None, args.tune_folds, log,
+    )  # fmt: skip
+    summaries = summarise(sweep)
+    for line in format_sweep(sweep) + format_summary(sweep, summaries):
+        log(line)
+    result = sweep_to_json(sweep, summaries)
+    result.update({"data_file": args.data_file, "test_file": args.test_file, "holdout": None if args.test_file else args.holdout})
+    result["embedding_model"] = embedder.model_id
+    status = 0
+    if args.target_quality is not None or args.target_cost is not None:
+        choice, min_quality, max_cost = choose_by_goal(sweep, args.target_quality, args.target_cost)
+        goal = " and ".join(
+            part
+            for part in (
+                args.target_quality is not None and f"quality >= {args.target_quality:g} x best single ({min_quality:.4f})",
+                args.target_cost is not None and f"{sweep.basis} <= {args.target_cost:g} x best single ({max_cost:.4g})",
+            )
+            if part
+        )
+        result["target"] = {"goal": goal, "met": choice.point is not None}
+        if choice.point is None:
+            p = choice.closest
+            log(f"Goal not met on the held-out queries: {goal}. Closest: {p.key[0].upper()} at weight {p.key[1]:g}, "
+                f"quality {p.quality:.4f}, {sweep.basis} {p.cost:.4g}: {choice.shortfall}.")  # fmt: skip
+            result["target"]["closest"] = {"selector": p.key[0], "weight": p.key[1], "quality": p.quality, sweep.basis: p.cost}
+            status = 3
+        else:
+            kind, weight = choice.point.key
+            chosen = next(w for w in sweep.weights if w.weight == weight)
+            argv = train_command(args, chosen.settings, kind)
+            command = "python train.py " + " ".join(_quote(a) for a in argv)
+            ref = sweep.reference
+            log(
+                f"Goal met: {goal}. {kind.upper()} at weight {weight:g} ({describe_params(_params(chosen.settings, kind))}): "
+                f"quality {choice.point.quality:.4f} ({choice.point.quality / ref.quality:.3f}x), "
+                f"{sweep.basis} {choice.point.cost:.4g} ({choice.point.cost / ref.cost:.3f}x of {sweep.best_single})"
+            )
+            counts = chosen.selectors[kind].selection_counts
+            only = [m for m, n in counts.items() if n == len(sweep.test_queries)]
+            if only:
+                log(f"It sends every held-out query to {only[0]}: on this data the goal is met by not routing.")
+            log(f"Reproduce: {command}")
+            result["target"].update(
+                {"selector": kind, "weight": weight, "quality": choice.point.quality, sweep.basis: choice.point.cost, "command": command}
+            )
+            from train import main as train_main
+
+            train_status = train_main(argv + (["--quiet"] if args.quiet else []))
+            if train_status:
+                return train_status
+            log(f"Wrote {Path(args.output_dir) / f'{kind}_model.json'}")
+    if args.output_json:
+        path = Path(args.output_json)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
+        log(f"Wrote {path}")
+    if args.plot:
+        plot_sweep(sweep, Path(args.plot), f"{Path(args.data_file).name}: {len(sweep.test_queries)} held-out queries, {embedder.model_id}")
+        log(f"Wrote {args.plot}")
+    return status
+
+
+def _params(settings: TrainSettings, kind: str) -> dict:
+    return {k: v for k, v in settings.selector_kwargs(kind).items() if k not in ("seed", "max_prototypes", "kernel")}
+
+
+def _quote(arg: str) -> str:
+    import shlex
+
+    return shlex.quote(arg)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--data-file", required=True, help="benchmark JSONL with cost (or latency) per (query, model)")
+    p.add_argument("--test-file", help="evaluate on this file instead of a held-out part of --data-file")
+    p.add_argument("--holdout", type=float, default=0.2, help="fraction of --data-file's queries held out (default 0.2)")
+    p.add_argument("--weights", default=",".join(f"{w:g}" for w in DEFAULT_WEIGHTS), help="quality weights to sweep")
+    add_efficiency_argument(p)
+    add_selector_arguments(p)
+    p.add_argument("--tune", action="store_true", help="choose the selectors' settings by cross-validation at each weight")
+    p.add_argument("--tune-folds", type=int, default=DEFAULT_FOLDS)
+    p.add_argument("--tune-budget", type=float, default=60.0, help="seconds of tuning per weight (default 60)")
+    p.add_argument("--target-quality", type=float, help="goal: at least this fraction of the best single model's quality")
+    p.add_argument("--target-cost", type=float, help="goal: at most this fraction of the best single model's cost (or latency)")
+    p.add_argument("--output-dir", default="models/", help="where the set that meets the goal is written (default: models/)")
+    p.add_argument("--output-json", help="every number of the sweep")
+    p.add_argument("--plot", help="quality against cost (or latency) per selector, single models, Oracle (PNG)")
+    p.add_argument(
+        "--embedding-model",
+        default=default_embedding_model(),
+        help="as train.py: qwen3 (default, or $%s), minilm (bundled), ..." % EMBEDDING_MODEL_ENV,
+    )
+    p.add_argument("--cache-dir", help="downloads and the embedding cache (default: .cache)")
+    p.add_argument("--batch-size", type=int, default=32)
+    p.add_argument("--device", choices=("cpu", "cuda", "mps"), default="cpu")
+    p.add_argument("--strict", action="store_true")
+    p.add_argument("--quiet", action="store_true")
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return run(args)
+    except (DataError, EmbeddingModelError, TrainingError, ValueError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
