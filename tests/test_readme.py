@@ -23,7 +23,7 @@ from test_hub import TOKEN, make_set
 
 from data_loader import DATA_REPO, MODELS_REPO
 
-REQUIRED = ["setup", "quick-start", "option-1", "option-2", "option-2b", "option-3", "router-features", "end-to-end"]
+REQUIRED = ["setup", "quick-start", "option-1", "option-2", "option-2b", "option-3", "router-features", "end-to-end", "tradeoff"]
 BLOCK = re.compile(r"<!-- readme-test: (?P<marker>[^>]*?) -->\s*\n```bash\n(?P<body>.*?)```", re.DOTALL)
 
 
@@ -131,4 +131,6 @@ def test_readme_recipes_run_as_written(tmp_path, loopback_services):
     for folder in ("models", ".cache/ml-models", "my_models"):
         assert sorted(p.name for p in (work / folder).glob("*_model.json")) == ["kmeans_model.json", "knn_model.json", "svm_model.json"]
     assert (work / "data/benchmark_training_data.jsonl").exists()
+    assert len(list((work / "tradeoff_models").glob("*_model.json"))) == 1  # the goal was met and its set written
+    assert (work / "tradeoff.png").exists() and "summary" in (work / "tradeoff.json").read_text()
     assert ("model", "your-org/your-models") in hub.repos  # Option 2, step 4

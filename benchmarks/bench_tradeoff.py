@@ -1,0 +1,107 @@
+#!/usr/bin/env python3
+"""Time figures for train.py --tune and tradeoff.py's sweep on 5.6k queries x 9 models
+(../shared/data/jsonl/llmrouter-9models), and the tuned selectors' quality on all 500 test queries.
+
+    python benchmarks/bench_tradeoff.py [--part tune|sweep|both] [--embedding-model minilm]
+
+Embeddings are computed first (warm cache), so the figures are tuning and sweeping alone.
+llmrouter-9models records no per-query cost or latency. The sweep's timing therefore runs on a
+stand-in cost: each model's list price per million tokens (default_llm.json, input + output)
+as its cost for every query. That is NOT a measured cost: this script prints the sweep's time
+only, never its quality/cost figures.
+"""
+
+import argparse
+import dataclasses
+import json
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from data_loader import Outcome, OutcomeTable, build_outcome_table, load_records  # noqa: E402
+from embeddings import Embedder  # noqa: E402
+from evaluation import EvalTable, evaluate_baselines, evaluate_choices  # noqa: E402
+from models import build_features, select  # noqa: E402
+from tradeoff import DEFAULT_WEIGHTS, run_sweep  # noqa: E402
+from train import TrainSettings, train_from_table  # noqa: E402
+from tuning import DEFAULT_BUDGET_SECONDS, tune  # noqa: E402
+
+SHARED = ROOT.parent / "shared/data"
+DATA = SHARED / "jsonl"
+
+
+def bench_tune(train_table, test_table, embedder) -> None:
+    settings = TrainSettings(efficiency="latency")  # no latency in the data: quality alone
+    started = time.perf_counter()
+    chosen, report = tune(
+        train_table, train_table.queries, embedder.embed, settings, train_from_table, 5, DEFAULT_BUDGET_SECONDS, lambda *a: None
+    )
+    trained = train_from_table(train_table, train_table.queries, embedder.embed, chosen)
+    seconds = time.perf_counter() - started
+    test_q = [q for q in test_table.queries if len(test_table.outcomes_by_query[q]) == len(train_table.models)]
+    x = build_features(embedder.embed(test_q), [test_table.category_by_query[q] for q in test_q])
+    table = EvalTable.build(test_table, test_q, train_table.models, trained.objective)
+    baselines = {r.kind: r for r in evaluate_baselines(table, [m for m, _ in trained.ranking])}
+    print(f"train.py --tune (5 folds, budget {DEFAULT_BUDGET_SECONDS:.0f} s) + final training: {seconds:.0f} s")
+    for kind in chosen.algorithms:
+        result = evaluate_choices(kind, "selector", select(kind, trained.artifacts[kind], x).choices, table)
+        params = report.selectors[kind].chosen
+        print(f"  {kind:<7} {json.dumps(params):<32} test quality {result.avg_quality:.4f} on {len(test_q)} queries")
+    print(f"  best single (chosen on train) {baselines['best_single'].avg_quality:.4f}, Oracle {baselines['oracle'].avg_quality:.4f}")
+
+
+def with_list_price_cost(table: OutcomeTable) -> OutcomeTable:
+    prices = json.loads((SHARED / "llmrouter-9models/default_llm.json").read_text())
+    stand_in = {m: (prices[m]["input_price"] + prices[m]["output_price"]) * 1e-6 for m in table.models}
+    outcomes = {
+        q: {m: dataclasses.replace(o, cost=stand_in[m]) for m, o in per_model.items()} for q, per_model in table.outcomes_by_query.items()
+    }
+    return OutcomeTable(outcomes, table.category_by_query, table.models)
+
+
+def bench_sweep(train_table, test_table, embedder) -> None:
+    train_table, test_table = with_list_price_cost(train_table), with_list_price_cost(test_table)
+    settings = TrainSettings(efficiency="cost")
+    started = time.perf_counter()
+    sweep = run_sweep(
+        train_table,
+        train_table.queries,
+        test_table,
+        [q for q in test_table.queries if q not in set(train_table.queries)],  # the 119 seen ones are not held out
+        embedder.embed,
+        settings,
+        list(DEFAULT_WEIGHTS),
+        log=lambda *a: None,
+    )
+    seconds = time.perf_counter() - started
+    print(
+        f"tradeoff.py sweep, {len(sweep.weights)} weights x 3 selectors, {len(train_table.queries)} train / {len(sweep.test_queries)} test queries: {seconds:.0f} s"
+    )
+    print("  (timing only: the stand-in cost is a list price, not a measured cost; no quality/cost figure is reported)")
+
+
+def main() -> int:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--part", choices=("tune", "sweep", "both"), default="both")
+    p.add_argument("--embedding-model", default="minilm")
+    p.add_argument("--cache-dir", default=str(ROOT / ".cache"))
+    args = p.parse_args()
+    train_table = build_outcome_table(*load_records(DATA / "llmrouter-9models.train.jsonl"))
+    test_table = build_outcome_table(*load_records(DATA / "llmrouter-9models.test.jsonl"))
+    embedder = Embedder(args.embedding_model, cache_dir=Path(args.cache_dir) / "embeddings", quiet=True)
+    np.asarray(embedder.embed(train_table.queries + test_table.queries))  # warm: the figures exclude embedding
+    print(f"{len(train_table.queries)} train queries x {len(train_table.models)} models, {len(test_table.queries)} test queries")
+    if args.part in ("tune", "both"):
+        bench_tune(train_table, test_table, embedder)
+    if args.part in ("sweep", "both"):
+        bench_sweep(train_table, test_table, embedder)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
