@@ -397,7 +397,6 @@ def run(args: argparse.Namespace) -> int:
             train_status = train_main(argv + (["--quiet"] if args.quiet else []))
             if train_status:
                 return train_status
-            log(f"Wrote {Path(args.output_dir) / f'{kind}_model.json'}")
     if args.output_json:
         path = Path(args.output_json)
         path.parent.mkdir(parents=True, exist_ok=True)

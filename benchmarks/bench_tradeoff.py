@@ -23,7 +23,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from data_loader import Outcome, OutcomeTable, build_outcome_table, load_records  # noqa: E402
+from data_loader import OutcomeTable, build_outcome_table, load_records  # noqa: E402
 from embeddings import Embedder  # noqa: E402
 from evaluation import EvalTable, evaluate_baselines, evaluate_choices  # noqa: E402
 from models import build_features, select  # noqa: E402
@@ -79,9 +79,8 @@ def bench_sweep(train_table, test_table, embedder) -> None:
         log=lambda *a: None,
     )
     seconds = time.perf_counter() - started
-    print(
-        f"tradeoff.py sweep, {len(sweep.weights)} weights x 3 selectors, {len(train_table.queries)} train / {len(sweep.test_queries)} test queries: {seconds:.0f} s"
-    )
+    shape = f"{len(sweep.weights)} weights x 3 selectors, {len(train_table.queries)} train / {len(sweep.test_queries)} test queries"
+    print(f"tradeoff.py sweep, {shape}: {seconds:.0f} s")
     print("  (timing only: the stand-in cost is a list price, not a measured cost; no quality/cost figure is reported)")
 
 
