@@ -402,6 +402,9 @@ def check_svm(a: dict) -> None:
     _string_list(a["model_names"], "model_names")
     if a["kernel_type"] not in ("Rbf", "Linear"):
         raise ArtifactError(f'kernel_type must be exactly "Rbf" or "Linear", got {a["kernel_type"]!r}')
+    for key in ("linear_classifiers", "rbf_classifiers"):
+        if key in a and not isinstance(a[key], list):
+            raise ArtifactError(f"{key} must be a list")
     dims = set()
     for i, c in enumerate(a.get("linear_classifiers") or []):
         where = f"linear_classifiers[{i}]"
@@ -416,9 +419,6 @@ def check_svm(a: dict) -> None:
             raise ArtifactError(f"{where}: {len(alpha)} alphas for {len(sv)} support vectors")
         if len(sv):
             dims.add(sv.shape[1])
-    for key in ("linear_classifiers", "rbf_classifiers"):
-        if key in a and not isinstance(a[key], list):
-            raise ArtifactError(f"{key} must be a list")
     if len(dims) > 1:
         raise ArtifactError(f"svm classifiers disagree on the feature dimension: {sorted(dims)} (the runtime crashes)")
     _check_feature_dim(a, dims.pop() if dims else None)
