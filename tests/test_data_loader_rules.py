@@ -237,3 +237,79 @@ def test_atomic_write_replaces_whole_and_cleans_up(tmp_path):
     with pytest.raises(TypeError):
         write_file_atomically(path, "not bytes")  # fails mid-write
     assert path.read_bytes() == b"new contents" and sorted(p.name for p in tmp_path.iterdir()) == ["f.bin"]
+
+
+def test_more_counting_rules_by_hand(tmp_path):
+    from data_loader import TIE_TOLERANCE, label_queries
+
+    assert _parse_line(line(prompt_tokens=0, completion_tokens=0), 1).prompt_tokens == 0
+    for raw, message in (
+        ("[1]", "line is not a JSON object"),
+        ('{"query": ""}', "field 'query' is missing or not a non-empty string"),
+        ('{"query": "q"}', "field 'model_name' is missing or not a non-empty string"),
+    ):
+        with pytest.raises(DataError) as caught:
+            _parse_line(raw, 1)
+        assert str(caught.value) == message
+    at_limit = LoadReport(path="p", problems=[(1, "x"), (2, "y")])
+    assert at_limit.summary_lines(max_listed=2) == ["p: 0 lines", "  skipped 2 bad lines:", "    line 1: x", "    line 2: y"]
+    assert bad_lines_message("f", [f"line {i}: x" for i in range(1, 22)], "stop").endswith("line 20: x\n  ... and 1 more")
+    rows = [
+        {"query": "q1", "model_name": "a", "error": "e"},
+        {"query": "q1", "model_name": "a", "performance": 1, "category": "math"},
+        {"query": "q1", "model_name": "a", "performance": 1, "category": "math"},  # a duplicate, not a resumed error
+        {"query": "q1", "model_name": "b", "error": "e", "category": "Law"},
+        {"query": "q1", "model_name": "b", "performance": 0, "category": "math"},
+        {"query": "q2", "model_name": "a", "error": "e"},
+        {"query": "q2", "model_name": "b"},
+        {"query": "q3", "model_name": "a", "performance": 1, "category": "physics"},
+        {"query": "q3", "model_name": "b", "performance": 1, "category": "physics"},
+    ]
+    path = write_jsonl(tmp_path / "d.jsonl", rows)
+    records, report = load_records(path)
+    assert report.path == str(path) and report.categories_canonicalised == {"Law": 1} and report.categories_missing == 3
+    table = build_outcome_table(records, report)
+    assert (report.failed_calls, report.unscored, report.superseded_errors) == (3, 1, 2)
+    assert table.category_by_query["q1"] == "math"  # math three times, law once
+    assert table.category_conflicts == 1  # only q1 has two categories
+    weighted = fit_objective(table, 0.0)
+    assert weighted.quality_weight == 0.0 and fit_objective(table, 1.0).quality_weight == 1.0
+    assert (weighted.basis, weighted.ref) == ("none", 1.0)
+    labels = label_queries(table, Objective(1.0, "none"))
+    assert labels.skipped_single_model == 0 and labels.queries == ["q1", "q3"]
+    singles = OutcomeTable(
+        {"x": {"a": Outcome(1, None, None)}, "y": {"b": Outcome(1, None, None)}}, {"x": "other", "y": "other"}, ["a", "b"]
+    )
+    assert label_queries(singles, Objective(1.0, "none")).skipped_single_model == 2
+    quality = Objective(1.0, "none")
+    tied = {"x": Outcome(1.0, None, None), "y": Outcome(1.0 - TIE_TOLERANCE / 2, None, None)}
+    assert best_model(tied, quality, {"y": 0}) == "y"  # ranked beats unranked inside the tolerance
+    swapped = OutcomeTable({"q": {"b": Outcome(1, None, None), "a": Outcome(1, None, None)}}, {"q": "other"}, ["b", "a"])
+    assert [m for m, _ in model_ranking(swapped, quality)] == ["a", "b"]  # equal means: by name
+
+
+def test_reference_value_rules_by_hand(tmp_path):
+    def latencies(values):
+        outcomes = {f"q{i}": {"m": Outcome(1.0, v, None)} for i, v in enumerate(values)}
+        return OutcomeTable(outcomes, dict.fromkeys(outcomes, "other"), ["m"])
+
+    assert fit_objective(latencies([5.0, 1.0, 4.0, 2.0, 3.0])).ref == 3.0
+    assert fit_objective(latencies([0.0, 0.0, 0.0, 0.5, 0.7])).ref == 0.5  # zero median: the smallest positive
+
+
+def test_a_file_with_nothing_usable_says_what_it_found(tmp_path):
+    blank = tmp_path / "blank.jsonl"
+    blank.write_text("\n\n")
+    with pytest.raises(DataError) as caught:
+        load_records(blank)
+    assert str(caught.value) == f"{blank}: no usable scored record (empty file)"
+    failed = write_jsonl(tmp_path / "failed.jsonl", [line(error="x"), line(model_name="n")])
+    with pytest.raises(DataError) as caught:
+        load_records(failed)
+    assert str(caught.value) == f"{failed}: no usable scored record (  2 lines without category: 'unknown' slot)"
+    bad = write_jsonl(tmp_path / "bad.jsonl", ["{1", "{2", "{3", "{4", line()])
+    with pytest.raises(DataError) as caught:
+        load_records(bad)
+    message = str(caught.value)
+    assert message.startswith(f"{bad}: no usable scored record (  skipped 4 bad lines:;     line 1: invalid JSON")
+    assert message.endswith(";     ... and 1 more;   1 lines without category: 'unknown' slot)")

@@ -10,6 +10,7 @@ Objective 0.5 * quality + 0.5 / (1 + latency / 1.0); models a and b on three que
 
 import math
 
+import numpy as np
 import pytest
 
 from data_loader import Objective, Outcome, OutcomeTable
@@ -102,3 +103,27 @@ def test_routing_benefit_in_relative_terms(table):
 def test_relative_change_of_zero():
     assert _relative(0.5, 0.0) == float("inf") and _relative(0.0, 0.0) == 0.0 and _relative(-1.0, 0.0) == 0.0
     assert _relative(3.0, -2.0) == pytest.approx(2.5)  # against |b|
+
+
+def test_names_notes_and_defaults_are_as_printed(table):
+    r = evaluate_choices("S", "selector", ["a", "a", "b"], table)
+    assert (r.ties, r.note) == (0, "")
+    assert evaluate_choices("S", "selector", ["a", "a", "b"], table, ties=3, note="n").ties == 3
+    with pytest.raises(ValueError) as caught:
+        evaluate_choices("S", "selector", ["d", "c", "a"], table)
+    assert str(caught.value) == "S chose models with no outcomes in the data: c, d"
+    random = evaluate_random(table)
+    assert (random.name, random.kind, random.note) == ("Random Selection", "random", "exact expectation over a uniform choice")
+    results = evaluate_baselines(table, ["b", "a"])
+    oracle = next(r for r in results if r.kind == "oracle")
+    assert oracle.name == "Oracle (best)" and oracle.selection_counts == {"a": 1, "b": 2}  # q3's tie goes to b
+    on_test = next(r for r in evaluate_baselines(table, None) if r.kind == "best_single")
+    assert on_test.note == "chosen on the evaluated queries: optimistic"
+
+
+def test_no_latency_at_all_gives_none_not_a_number():
+    outcomes = {"q": {"a": Outcome(1.0, None, None), "b": Outcome(0.0, None, None)}}
+    t = EvalTable.build(OutcomeTable(outcomes, {"q": "other"}, ["a", "b"]), ["q"], ["a", "b"], Objective(1.0, "none"))
+    r = evaluate_choices("S", "selector", ["a"], t)
+    assert (r.avg_latency, r.p95_latency, r.avg_cost) == (None, None, None)
+    assert np.isnan(t.latency).all() and np.isnan(t.cost).all()

@@ -213,6 +213,8 @@ SVM = {"algorithm": "svm", "trained": True, "model_names": ["a"], "kernel_type":
         ),
         ("svm", {**SVM, "linear_classifiers": ["x"]}, "linear_classifiers[0]: expected a JSON object"),
         ("svm", {**SVM, "rbf_classifiers": {"a": 1}}, "rbf_classifiers must be a list"),
+        ("svm", {**SVM, "linear_classifiers": {}}, "linear_classifiers must be a list"),
+        ("knn", {**KNN, "embeddings": "x" * 50}, "field 'embeddings' has the wrong type (str: " + "x" * 40 + ")"),
         ("svm", {**SVM, "feature_dim": 7}, "feature_dim is 7 but the vectors have 2 values"),
     ],
 )
@@ -229,6 +231,8 @@ def test_the_schema_refuses_with_the_exact_reason(kind, artifact, message):
     [
         ("knn", {**KNN, "qualities": [0.5], "latencies": [0], "feature_dim": 2, "metadata": {"a": "1"}}),
         ("knn", {**KNN, "embeddings": [], "labels": []}),
+        ("knn", {**KNN, "k": 0}),  # parses; the vote then fails ("No votes found")
+        ("kmeans", {**KMEANS, "centroids": [], "cluster_models": [], "num_clusters": 0, "feature_dim": 2}),
         ("kmeans", {**KMEANS, "feature_dim": 2}),
         ("svm", {**SVM, "feature_dim": 2}),
         ("svm", {**SVM, "rbf_classifiers": [{**RBF, "alpha": [], "support_vectors": []}], "feature_dim": 9}),
@@ -239,6 +243,15 @@ def test_the_schema_accepts_what_the_runtime_loads(kind, artifact):
     from models import check_artifact
 
     check_artifact(kind, artifact)
+
+
+def test_float_matrix_refuses_what_is_not_a_list():
+    from models import _float_matrix
+
+    with pytest.raises(ArtifactError) as caught:
+        _float_matrix("x", "w")
+    assert str(caught.value) == "w must be a list of lists"
+    assert _float_matrix([], "w").shape == (0, 0)
 
 
 def test_feature_dimension_metadata_and_files(tmp_path):
@@ -269,3 +282,174 @@ def test_feature_dimension_metadata_and_files(tmp_path):
         load_artifact(path, "knn")
     with pytest.raises(ArtifactError, match=r"nope.json: missing"):
         load_artifact(tmp_path / "nope.json", "knn")
+
+
+# --- more rules by hand: KMeans, SVM, prototypes, helpers -----------------------------------------
+
+
+@pytest.mark.parametrize(
+    "changes, x, expected",
+    [
+        (
+            {"embeddings": [[0.0], [1.0], [2.0]], "labels": ["a", "b", "b"], "qualities": [1.0, 0.4, 0.4], "latencies": [300, 100, 100]},
+            [1.0],
+            "b",
+        ),
+        (
+            {"embeddings": [[0.0], [1.0], [2.0]], "labels": ["a", "b", "b"], "qualities": [1.0, 0.4, 0.4], "latencies": [101, 100, 100]},
+            [1.0],
+            "b",
+        ),
+        ({"embeddings": [[0.0], [1.0], [2.0]], "labels": ["a", "b", "a"], "qualities": [0.2, 1.0], "latencies": []}, [1.0], "b"),
+        (
+            {"embeddings": [[0.0], [1.0], [2.0]], "labels": ["a", "b", "b"], "qualities": [1.0, 0.5, 0.53], "latencies": [100, 300]},
+            [1.0],
+            "a",
+        ),
+        ({"embeddings": [[0.0], [1.0], [2.0]], "labels": ["a", "b", "b"], "qualities": [1.0, 0.43, 0.43], "latencies": []}, [1.0], "a"),
+    ],
+)
+def test_knn_close_votes_by_hand(changes, x, expected):
+    # a: 0.9 + 0.1 * 0 = 0.9 against b: 2 * (0.36 + 0.1) = 0.92 (latency range 200, or 1 ns floored);
+    # a 0.18 + 0.1 + 0.45 + 0.1 (a missing quality is 0.5) = 0.83 against b 1.0;
+    # a 1.0 against b 0.45 + 0 + 0.477 + 0.05 (a missing latency is the midpoint 200) = 0.977;
+    # a 1.0 against b 2 * (0.387 + 0.1) = 0.974.
+    assert select_knn({**VOTE, "k": 3, **changes}, np.array([x])).choices == [expected]
+
+
+def test_kmeans_nearest_centroid_by_hand():
+    from models import select_kmeans
+
+    two = {"centroids": [[0.0], [10.0]], "cluster_models": ["a", "b"]}
+    picked = select_kmeans(two, np.array([[4.0], [6.0], [5.0], [-3.0]]))
+    assert picked.choices == ["a", "b", "a", "a"] and picked.ties == 1  # 5 is as near to both: the first
+    one = select_kmeans({"centroids": [[2.0]], "cluster_models": ["c"]}, np.array([[0.0], [9.0]]))
+    assert (one.choices, one.ties) == (["c", "c"], 0)
+    with pytest.raises(ArtifactError) as caught:
+        select_kmeans({"centroids": [], "cluster_models": []}, np.array([[0.0]]))
+    assert str(caught.value) == "kmeans: no centroids: the runtime treats the file as untrained"
+
+
+def grouped_set(groups, per_group=6, models=("a", "b")):
+    """`groups`: (point, {model: quality}) per group; every point repeated `per_group` times."""
+    features, outcomes = [], {}
+    for g, (point, qualities) in enumerate(groups):
+        for r in range(per_group):
+            q = f"g{g}-{r}"
+            features.append(point)
+            outcomes[q] = {m: Outcome(v, None, None) for m, v in qualities.items()}
+    table = OutcomeTable(outcomes, dict.fromkeys(outcomes, "other"), list(models))
+    ranking = [(m, 1.0 - i / 10) for i, m in enumerate(models)]
+    return TrainingSet.build(table, list(outcomes), np.array(features, dtype=np.float64), Objective(1.0, "none"), ranking)
+
+
+def test_kmeans_training_by_hand():
+    from models import train_kmeans
+
+    ts = grouped_set([([0.0, 0.0], {"a": 1.0, "b": 0.0}), ([10.0, 0.0], {"a": 0.0, "b": 1.0})])
+    trained = train_kmeans(ts, clusters=2)
+    a = trained.artifact
+    assert (a["algorithm"], a["trained"], a["num_clusters"], a["feature_dim"]) == ("kmeans", True, 2, 2)
+    by_centroid = {round(c[0]): m for c, m in zip(a["centroids"], a["cluster_models"])}
+    assert by_centroid == {0: "a", 10: "b"} and trained.notes == []
+    capped = train_kmeans(ts, clusters=5)
+    assert capped.artifact["num_clusters"] == 2
+    assert capped.notes == ["kmeans: 5 clusters requested but only 2 distinct training queries: fitted 2"]
+    assert train_kmeans(ts, clusters=1).artifact["cluster_models"] == ["a"]  # a and b tie at 0.5: rank
+    with pytest.raises(TrainingError) as caught:
+        train_kmeans(ts, clusters=0)
+    assert str(caught.value) == "--kmeans-clusters must be at least 1, got 0"
+    many = grouped_set([([float(i), 0.0], {"a": 1.0, "b": 0.0}) for i in range(10)], per_group=1)
+    assert train_kmeans(many).artifact["num_clusters"] == 8  # the default
+    assert train_knn(many).artifact["k"] == 5  # the default
+
+
+def test_svm_training_rules_by_hand():
+    from models import train_svm
+
+    ts = grouped_set([([1.0, 0.0], {"a": 1.0, "b": 0.0}), ([0.0, 1.0], {"a": 0.0, "b": 1.0})], per_group=1)
+    trained = train_svm(ts)
+    assert trained.artifact["trained"] is True and trained.artifact["gamma"] == 1.0 and trained.notes == []
+    svr = trained.estimator["a"]
+    assert (svr.C, svr.epsilon, svr.gamma) == (0.1, 0.05, 1.0)  # the defaults
+    same = grouped_set([([1.0, 0.0], {"a": 1.0, "b": 0.0}), ([0.0, 1.0], {"a": 1.0, "b": 0.5})], per_group=1)
+    assert train_svm(same).notes == ["svm: every training query has the same best model ('a'); the selector will mostly pick it"]
+    with pytest.raises(TrainingError) as caught:
+        train_svm(ts, kernel="poly")
+    assert str(caught.value) == "--svm-kernel must be rbf or linear, got 'poly'"
+    sparse = grouped_set([([1.0, 0.0], {"a": 1.0, "b": 0.0}), ([0.0, 1.0], {"a": 0.0})], per_group=1)
+    with pytest.raises(TrainingError) as caught:
+        train_svm(sparse)
+    assert str(caught.value) == "svm: model 'b' has outcomes for fewer than two training queries"
+
+
+def test_svm_with_one_model_says_so():
+    from models import train_svm
+
+    single = grouped_set([([1.0, 0.0], {"a": 1.0})], per_group=3, models=("a",))
+    with pytest.raises(TrainingError) as caught:
+        train_svm(single)
+    assert str(caught.value) == "svm: the data has only one model ('a'): there is nothing to choose between"
+
+
+def test_svm_prototypes_carry_their_members_mean_by_hand():
+    from models import _prototypes
+
+    # Three groups of identical points, four queries each; b has no outcome in the third group.
+    ts = grouped_set([([1.0, 0.0], {"a": 1.0, "b": 0.0}), ([0.0, 1.0], {"a": 0.25, "b": 0.75}), ([-1.0, 0.0], {"a": 0.5})], per_group=4)
+    ts.scores[1, 0] = 0.0  # one member of the first group scored 0 on a: that group's mean is 0.75
+    points, targets, weights = _prototypes(ts, ts.features, 3, 42)
+    by_point = {tuple(np.round(p, 6)): (t.tolist(), w.tolist()) for p, t, w in zip(points, targets, weights)}
+    assert by_point[(1.0, 0.0)] == ([0.75, 0.0], [4.0, 4.0])
+    assert by_point[(0.0, 1.0)] == ([0.25, 0.75], [4.0, 4.0])
+    third_targets, third_weights = by_point[(-1.0, 0.0)]
+    assert third_targets[0] == 0.5 and np.isnan(third_targets[1]) and third_weights == [4.0, 0.0]
+    same_points, same_targets, ones = _prototypes(ts, ts.features, 12, 42)  # n == max: the queries themselves
+    assert same_points is ts.features and np.array_equal(same_targets, ts.scores, equal_nan=True) and ones.tolist() == [[1.0, 1.0]] * 12
+
+
+def test_svm_selection_rules_by_hand():
+    from models import select_svm, svm_decision_values
+
+    nan = float("nan")
+    linear = {
+        "model_names": ["z", "a", "b"],
+        "linear_classifiers": [
+            {"model_name": "a", "weights": [1.0, 0.0], "rho": 0.0},
+            {"model_name": "b", "weights": [0.0, 1.0], "rho": 0.0},
+        ],
+    }
+    x = np.array([[1.0, 0.0], [0.0, 2.0], [1.0, 1.0], [3.0, 4.0]])
+    picked = select_svm(linear, x)
+    # normalised: (1, 0) -> a; (0, 1) -> b; (0.707, 0.707) -> a tie, the first; (0.6, 0.8) -> b
+    assert (picked.choices, picked.ties) == (["a", "b", "a", "b"], 1)
+    tie_first = select_svm(linear, np.array([[1.0, 1.0], [1.0, 0.0]]))
+    assert tie_first.ties == 1  # counted on the first row, not only the last
+    undecided = {**linear, "linear_classifiers": [{"model_name": "a", "weights": [1.0, 0.0], "rho": nan}, linear["linear_classifiers"][1]]}
+    assert select_svm(undecided, np.array([[1.0, 0.0]])).choices == ["b"]  # NaN is never the greatest
+    all_nan = {**linear, "linear_classifiers": [{"model_name": "a", "weights": [1.0, 0.0], "rho": nan}]}
+    both = select_svm(all_nan, np.array([[1.0, 0.0], [0.0, 1.0]]))
+    assert (both.choices, both.ties) == (["z", "z"], 0)  # model_names[0], for every row
+    empty = select_svm({"model_names": ["z"]}, np.array([[1.0, 0.0], [0.0, 1.0]]))
+    assert (empty.choices, empty.ties) == (["z", "z"], 0)
+    assert svm_decision_values({"model_names": ["z"]}, np.ones((3, 2)))[0].shape == (3, 0)
+
+
+def test_training_set_and_row_means_by_hand():
+    from models import l2_normalise_rows, mean_over_rows
+
+    nan = float("nan")
+    assert mean_over_rows(np.array([[1.0, nan], [0.0, nan]])).tolist() == [0.5, -np.inf]
+    assert mean_over_rows(np.array([[0.4, nan]])).tolist() == [0.4, -np.inf]
+    assert mean_over_rows(np.array([[0.4, 1.0], [nan, 0.0], [0.1, nan]])).tolist() == pytest.approx([0.25, 0.5])
+    normalised = l2_normalise_rows(np.array([[1e-10, 0.0], [0.5, 0.0], [0.0, 0.0], [3.0, 4.0]]))
+    assert normalised.tolist() == [[1e-10, 0.0], [1.0, 0.0], [0.0, 0.0], [0.6, 0.8]]
+    outcomes = {"q1": {"a": Outcome(1.0, 2.0, None)}, "q2": {"a": Outcome(0.0, None, None), "b": Outcome(1.0, 1.0, None)}}
+    table = OutcomeTable(outcomes, dict.fromkeys(outcomes, "other"), ["a", "b"])
+    objective = Objective(1.0, "latency", 1.0)
+    ts = TrainingSet.build(table, ["q1", "q2"], [[1, 0], [0, 1]], objective, [("a", 1.0), ("b", 0.5)])
+    assert ts.queries == ["q1", "q2"] and ts.objective == objective and ts.features.dtype == np.float64
+    assert ts.latency.dtype == np.float64 and ts.latency[0, 0] == 2.0 and np.isnan(ts.latency[0, 1]) and np.isnan(ts.latency[1, 0])
+    assert (
+        ts.best == ["a", "b"] and ts.best_by_mean(np.array([0])) == "a" and ts.best_by_mean(np.array([0, 1])) == "b"
+    )  # b: 1.0 where it has outcomes

@@ -173,3 +173,70 @@ def test_keywords_from_a_string_a_list_or_a_dict():
     assert score_keywords("alpha beta", {"keywords": ["alpha", "gamma"]}) == 0.5
     assert score_keywords("anything", {"words": ["x"]}) == 0.0
     assert score_keywords("anything", "") == 0.0
+
+
+def test_metric_names_and_the_unknown_metric_message():
+    from scoring import canonical_metric
+
+    assert canonical_metric("") == "exact" and canonical_metric(None) == "exact" and canonical_metric(" MC ") == "multiple_choice"
+    with pytest.raises(ValueError) as caught:
+        canonical_metric("bleu")
+    assert str(caught.value) == (
+        "unknown metric 'bleu' (known: choice, code, contains, default, em, exact, exact_match, f1, gsm8k, humaneval, "
+        "keyword, keywords, latex, math, mbpp, mc, mcq, multiple_choice, number, numeric, token_f1)"
+    )
+
+
+def test_score_dispatch_edges():
+    from scoring import score
+
+    assert score(None, "x") == 0.0  # no answer, a ground truth: 0, not unscored
+    assert score("Answer: B", "joule", "mc", ["newton", "joule"]) == 1.0  # the choices reach the scorer
+    assert score("anything", [], "exact") == 0.0  # no alternative matches
+
+
+def test_text_of_any_json_value():
+    from scoring import _as_text
+
+    assert (_as_text(True), _as_text(False), _as_text(3), _as_text("s")) == ("yes", "no", "3", "s")
+    assert _as_text({"k": "é"}) == '{"k": "é"}' and _as_text([1, 2]) == "[1, 2]"
+
+
+@pytest.mark.parametrize(
+    "answer, expected",
+    [
+        ("```python\nx = 1\n```\n```py\ndef f():\n    return x\n```", "def f():\n    return x\n"),
+        ("```Python\nclass A:\n    pass\n```\n```\nprint(1)\n```", "class A:\n    pass\n"),
+        ("```\nx = 1\n```\ntext\n```python\ny = 2\n```", "x = 1\n\n\ny = 2\n"),
+        ("def f(): return 1", "def f(): return 1"),
+    ],
+)
+def test_code_extraction(answer, expected):
+    from scoring import extract_code
+
+    assert extract_code(answer) == expected
+
+
+@pytest.mark.parametrize(
+    "truth, expected",
+    [
+        ({"tests": ["assert f() == 1", "  "]}, ["assert f() == 1"]),
+        ({"test": ["assert g()"]}, ["assert g()"]),
+        ({"tests": [], "test": ["assert h()"]}, ["assert h()"]),
+        ({"other": 1}, []),
+        ("assert f() == 1\nassert f() != 2\n", ["assert f() == 1", "assert f() != 2"]),
+        ("def helper():\n    return 1\nassert helper() == 1", ["def helper():\n    return 1\nassert helper() == 1"]),
+        (["assert 1", 2], ["assert 1", "2"]),
+    ],
+)
+def test_code_tests_from_the_ground_truth(truth, expected):
+    from scoring import _code_tests
+
+    assert _code_tests(truth) == expected
+
+
+def test_code_scoring_keeps_to_the_wall_clock_limit_it_is_given():
+    from scoring import score
+
+    sleeper = "```python\nimport time\ntime.sleep(4)\ndef f():\n    return 1\n```"
+    assert score(sleeper, ["assert f() == 1"], "code", code_timeout=1.0) == 0.0

@@ -164,3 +164,14 @@ def test_the_bundled_routerarena_file_is_the_source_converted():
         [sys.executable, str(ROOT / "examples" / "convert_routerarena.py"), str(source)], capture_output=True, check=True
     ).stdout
     assert converted == bundled.read_bytes()
+
+
+def test_tune_at_each_weight_chooses_settings_from_the_training_side(tmp_path, minilm_embedder, capsys):
+    data = write_jsonl(tmp_path / "priced.jsonl", priced_rows())
+    report = tmp_path / "s.json"
+    argv = sweep_args(tmp_path, data, "--weights", "1,0.5", "--algorithm", "kmeans", "--tune", "--tune-folds", "2")
+    assert tradeoff.main(argv + ["--tune-budget", "30", "--output-json", str(report)]) == 0
+    assert "[weight 1] tuning (2-fold, budget 30 s)" in capsys.readouterr().out
+    weights = json.loads(report.read_text())["weights"]
+    # On topical data one cluster (always the best single model) never wins cross-validation.
+    assert all(w["settings"]["kmeans_clusters"] > 1 for w in weights)
