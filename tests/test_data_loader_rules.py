@@ -264,12 +264,16 @@ def test_more_counting_rules_by_hand(tmp_path):
         {"query": "q2", "model_name": "b"},
         {"query": "q3", "model_name": "a", "performance": 1, "category": "physics"},
         {"query": "q3", "model_name": "b", "performance": 1, "category": "physics"},
+        {"query": "q4", "model_name": "a", "category": "Law"},
+        {"query": "q4", "model_name": "b", "category": "engineering"},
+        {"query": "q4", "model_name": "c", "category": "engineering"},
     ]
     path = write_jsonl(tmp_path / "d.jsonl", rows)
     records, report = load_records(path)
-    assert report.path == str(path) and report.categories_canonicalised == {"Law": 1} and report.categories_missing == 3
+    assert report.path == str(path) and report.categories_canonicalised == {"Law": 2} and report.categories_missing == 3
+    assert report.categories_to_other == {"engineering": 2}
     table = build_outcome_table(records, report)
-    assert (report.failed_calls, report.unscored, report.superseded_errors) == (3, 1, 2)
+    assert (report.failed_calls, report.unscored, report.superseded_errors) == (3, 4, 2)
     assert table.category_by_query["q1"] == "math"  # math three times, law once
     assert table.category_conflicts == 1  # only q1 has two categories
     weighted = fit_objective(table, 0.0)

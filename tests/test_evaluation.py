@@ -108,6 +108,7 @@ def test_relative_change_of_zero():
 def test_names_notes_and_defaults_are_as_printed(table):
     r = evaluate_choices("S", "selector", ["a", "a", "b"], table)
     assert (r.ties, r.note) == (0, "")
+    assert r.to_dict()["name"] == "S" and r.to_dict()["selection_counts"] == {"a": 2, "b": 1}
     assert evaluate_choices("S", "selector", ["a", "a", "b"], table, ties=3, note="n").ties == 3
     with pytest.raises(ValueError) as caught:
         evaluate_choices("S", "selector", ["d", "c", "a"], table)

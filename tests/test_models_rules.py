@@ -73,7 +73,8 @@ def test_neighbourhood_smoothing_over_many_blocks_equals_brute_force():
     rng = np.random.default_rng(3)
     n, size = 1100, 7  # more than two blocks of 512
     x = rng.standard_normal((n, 4))
-    outcomes = {f"q{i}": {m: Outcome(float(rng.random() < p), None, None) for m, p in zip("abc", (0.5, 0.4, 0.3))} for i in range(n)}
+    # Graded outcomes: a neighbour set that differs by one query changes a mean.
+    outcomes = {f"q{i}": {m: Outcome(float(rng.random()) * p, None, None) for m, p in zip("abc", (1.0, 0.9, 0.8))} for i in range(n)}
     table = OutcomeTable(outcomes, dict.fromkeys(outcomes, "other"), ["a", "b", "c"])
     ts = TrainingSet.build(table, list(outcomes), x, Objective(1.0, "none"), [("a", 0.5), ("b", 0.4), ("c", 0.3)])
     labels, quality = _neighbourhood_labels(ts, size)
@@ -168,7 +169,11 @@ SVM = {"algorithm": "svm", "trained": True, "model_names": ["a"], "kernel_type":
         ("knn", {**KNN, "training": []}, "field 'training' must be left out: the Go loader types it differently"),
         ("knn", {**KNN, "cluster_stats": {}}, "field 'cluster_stats' must be left out"),
         ("knn", {**KNN, "metadata": []}, "metadata must be an object of string to string"),
-        ("knn", {**KNN, "metadata": {"n": 3}}, "metadata['n'] is a int: the Go loader reads metadata as string to string"),
+        (
+            "knn",
+            {**KNN, "metadata": {"n": 3}},
+            "metadata['n'] is a int: the Go loader reads metadata as string to string, so every value must be a JSON string",
+        ),
         ("knn", {**KNN, "algorithm": "svm"}, "algorithm is 'svm', expected 'knn'"),
         ("knn", {**KNN, "gamma": float("inf")}, "field 'gamma' has the wrong type for the Go loader (float)"),
         ("kmeans", {**KMEANS, "cluster_models": []}, "cluster_models has 0 entries for 1 centroids: the runtime fails on the missing ones"),
@@ -453,3 +458,39 @@ def test_training_set_and_row_means_by_hand():
     assert (
         ts.best == ["a", "b"] and ts.best_by_mean(np.array([0])) == "a" and ts.best_by_mean(np.array([0, 1])) == "b"
     )  # b: 1.0 where it has outcomes
+
+
+def test_written_files_are_world_readable_not_executable_and_nested_folders_are_made(tmp_path):
+    import os
+    import stat
+
+    from models import write_artifacts
+
+    out = tmp_path / "a" / "b"
+    written = write_artifacts(out, {"knn": KNN})
+    assert written == [out / "knn_model.json"]
+    assert stat.S_IMODE(os.stat(out / "knn_model.json").st_mode) == 0o644
+    assert sorted(p.name for p in out.iterdir()) == ["knn_model.json"]
+
+
+def test_svm_prototype_weights_reach_the_regressors():
+    from sklearn.svm import SVR
+
+    from models import _prototypes, svm_decision_values, train_svm
+
+    # Three groups; b has outcomes for 4, 4 and 1 of their members: its regressor must weigh them so.
+    ts = grouped_set(
+        [([1.0, 0.0], {"a": 1.0, "b": 0.0}), ([0.0, 1.0], {"a": 0.0, "b": 1.0}), ([-1.0, 0.0], {"a": 0.5, "b": 0.2})], per_group=4
+    )
+    ts.scores[9:12, 1] = np.nan
+    points, targets, weights = _prototypes(ts, ts.features, 3, 42)
+    assert sorted(weights[:, 1].tolist()) == [1.0, 4.0, 4.0]
+    lone = [i for i in range(3) if weights[i, 1] == 1.0][0]
+    assert targets[lone, 1] == pytest.approx(0.2)  # the one member's own value, not halved, not dropped
+    trained = train_svm(ts, max_prototypes=3)
+    reference = SVR(kernel="rbf", gamma=1.0, C=0.1, epsilon=0.05).fit(
+        points, np.ascontiguousarray(targets[:, 1]), sample_weight=np.ascontiguousarray(weights[:, 1])
+    )
+    x = np.array([[1.0, 0.0], [0.0, 1.0], [-1.0, 0.0], [0.6, 0.8]])
+    values, names = svm_decision_values(trained.artifact, x)
+    assert values[:, names.index("b")] == pytest.approx(reference.predict(x), abs=1e-6)

@@ -173,6 +173,8 @@ def test_keywords_from_a_string_a_list_or_a_dict():
     assert score_keywords("alpha beta", {"keywords": ["alpha", "gamma"]}) == 0.5
     assert score_keywords("anything", {"words": ["x"]}) == 0.0
     assert score_keywords("anything", "") == 0.0
+    assert score_keywords("none of these", {"words": []}) == 0.0  # no keywords: nothing to find
+    assert score_keywords("a only", ["a, b"]) == 0.0  # a list's items are whole keywords, not split
 
 
 def test_metric_names_and_the_unknown_metric_message():
@@ -240,3 +242,16 @@ def test_code_scoring_keeps_to_the_wall_clock_limit_it_is_given():
 
     sleeper = "```python\nimport time\ntime.sleep(4)\ndef f():\n    return 1\n```"
     assert score(sleeper, ["assert f() == 1"], "code", code_timeout=1.0) == 0.0
+
+
+def test_code_is_isolated_unless_asked_otherwise(tmp_path):
+    from code_sandbox import isolation_problem
+    from scoring import score
+
+    if isolation_problem():
+        pytest.skip(f"no isolation here: {isolation_problem()}")
+    marker = tmp_path / "visible.txt"
+    marker.write_text("x")
+    probe = f"```python\nimport os\ndef sees():\n    return os.path.exists({str(marker)!r})\n```"
+    assert score(probe, ["assert not sees()"], "code") == 1.0  # the default: the user's files are out of sight
+    assert score(probe, ["assert not sees()"], "code", unsafe_code=True) == 0.0
