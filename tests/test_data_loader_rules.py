@@ -116,6 +116,8 @@ def test_the_load_report_prints_every_count():
         "  3 lines without category: 'unknown' slot",
     ]
     assert LoadReport(path="e").summary_lines() == ["e: 0 lines"]
+    eleven = LoadReport(path="f", problems=[(i, "x") for i in range(1, 12)]).summary_lines()
+    assert eleven[-2:] == ["    line 10: x", "    ... and 1 more"]  # ten listed by default
 
 
 def test_loading_hashes_the_bytes_and_reports_where_it_stops(tmp_path):

@@ -494,3 +494,9 @@ def test_svm_prototype_weights_reach_the_regressors():
     x = np.array([[1.0, 0.0], [0.0, 1.0], [-1.0, 0.0], [0.6, 0.8]])
     values, names = svm_decision_values(trained.artifact, x)
     assert values[:, names.index("b")] == pytest.approx(reference.predict(x), abs=1e-6)
+
+
+def test_files_hold_seven_significant_digits():
+    from models import quantize
+
+    assert quantize(np.array([[0.123456789, 123456789.0], [-1e-9 / 3, 2.0]])).tolist() == [[0.1234568, 123456800.0], [-3.333333e-10, 2.0]]
