@@ -259,7 +259,7 @@ def plot_sweep(sweep: Sweep, path: Path, title: str) -> None:
             fontsize=8,
         )
     colors = {"knn": "tab:red", "kmeans": "tab:orange", "svm": "tab:purple", "oracle": "tab:green"}
-    for kind in list(sweep.weights[0].selectors) + ["oracle"]:
+    for row, kind in enumerate(list(sweep.weights[0].selectors) + ["oracle"]):
         points = sorted(sweep.points(kind), key=lambda p: p.cost)
         label = "Oracle" if kind == "oracle" else kind.upper()
         ax.plot(
@@ -270,9 +270,20 @@ def plot_sweep(sweep: Sweep, path: Path, title: str) -> None:
             color=colors.get(kind),
             label=label,
         )
-        for p in pareto(points):
+        # One label per distinct frontier point, naming every weight that lands there; each
+        # strategy's labels on their own line, so strategies sharing a point stay legible.
+        weights_at: dict[tuple, list[float]] = {}
+        for p in points:
+            weights_at.setdefault((round(p.cost, 12), round(p.quality, 9)), []).append(p.key[1])
+        for p in pareto(points) if kind != "oracle" else []:  # Oracle's many points: the legend names it
+            text = "w=" + "/".join(f"{w:g}" for w in sorted(weights_at[(round(p.cost, 12), round(p.quality, 9))], reverse=True))
             ax.annotate(
-                f"w={p.key[1]:g}", (p.cost, p.quality), xytext=(4, 4), textcoords="offset points", fontsize=7, color=colors.get(kind)
+                f"{label} {text}",
+                (p.cost, p.quality),
+                xytext=(6, 6 + 9 * row),
+                textcoords="offset points",
+                fontsize=7,
+                color=colors.get(kind),
             )
     ax.set_xlabel(f"average {sweep.basis} per query ({UNITS[sweep.basis]})")
     ax.set_ylabel("average quality")
