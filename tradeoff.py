@@ -25,11 +25,19 @@ from pathlib import Path
 import numpy as np
 
 from data_loader import DataError, Objective, OutcomeTable, build_outcome_table, load_records, model_ranking, split_queries
-from embeddings import EMBEDDING_MODEL_ENV, EmbeddingModelError, default_embedding_model, make_embedder
+from embeddings import EmbeddingModelError, make_embedder
 from evaluation import EvalTable, StrategyResult, evaluate_choices, oracle_choices
 from frontier import Point, aiq, choose, cost_to_match, pareto, quality_at_cost, upper_hull
 from models import TrainingError, build_features, select
-from train import TrainSettings, add_efficiency_argument, add_selector_arguments, settings_from_args, train_from_table, tuned_flags
+from train import (
+    TrainSettings,
+    add_efficiency_argument,
+    add_embedding_arguments,
+    add_selector_arguments,
+    settings_from_args,
+    train_from_table,
+    tuned_flags,
+)
 from tuning import DEFAULT_FOLDS, tune
 from tuning import describe as describe_params
 
@@ -313,8 +321,9 @@ def train_command(args: argparse.Namespace, settings: TrainSettings, kind: str) 
         argv += ["--holdout", f"{args.holdout:g}"]
     for flag in tuned_flags(settings):
         argv += flag.split(" ", 1)
-    if args.cache_dir:
-        argv += ["--cache-dir", args.cache_dir]
+    for flag, value in (("--router-url", args.router_url), ("--router-dimension", args.router_dimension), ("--cache-dir", args.cache_dir)):
+        if value:
+            argv += [flag, str(value)]
     return argv + ["--output-dir", args.output_dir]
 
 
@@ -353,7 +362,13 @@ def run(args: argparse.Namespace) -> int:
         raise DataError("no held-out query: give --holdout > 0 or --test-file")
     settings = settings_from_args(args)
     embedder = make_embedder(
-        args.embedding_model, args.device, args.batch_size, Path(args.cache_dir or ".cache") / "embeddings", args.quiet
+        args.embedding_model,
+        args.device,
+        args.batch_size,
+        Path(args.cache_dir or ".cache") / "embeddings",
+        args.quiet,
+        args.router_url,
+        args.router_dimension or 1024,
     )
     log(f"Sweeping quality weights {', '.join(f'{w:g}' for w in weights)} ({settings.efficiency} basis, {embedder.model_id})")
     sweep = run_sweep(
@@ -445,14 +460,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--output-dir", default="models/", help="where the set that meets the goal is written (default: models/)")
     p.add_argument("--output-json", help="every number of the sweep")
     p.add_argument("--plot", help="quality against cost (or latency) per selector, single models, Oracle (PNG)")
-    p.add_argument(
-        "--embedding-model",
-        default=default_embedding_model(),
-        help="as train.py: qwen3 (default, or $%s), minilm (bundled), ..." % EMBEDDING_MODEL_ENV,
-    )
-    p.add_argument("--cache-dir", help="downloads and the embedding cache (default: .cache)")
-    p.add_argument("--batch-size", type=int, default=32)
-    p.add_argument("--device", choices=("cpu", "cuda", "mps"), default="cpu")
+    add_embedding_arguments(p)
     p.add_argument("--strict", action="store_true")
     p.add_argument("--quiet", action="store_true")
     return p

@@ -265,6 +265,20 @@ def add_router_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--router-dimension", type=int, help="embedding size asked of the router (default 1024, or the set's own)")
 
 
+def add_embedding_arguments(p: argparse.ArgumentParser) -> None:
+    """Which embedding model, where its vectors are cached, and how it runs (train.py, tradeoff.py)."""
+    p.add_argument(
+        "--embedding-model",
+        default=default_embedding_model(),
+        help="qwen3 (default, or $%s), gte, mpnet, e5, bge, minilm (bundled, offline), a hub id, a local path, "
+        "or router (the running router's own embeddings, see --router-url)" % EMBEDDING_MODEL_ENV,
+    )
+    add_router_arguments(p)
+    p.add_argument("--cache-dir", help="downloads and the embedding cache (default: .cache)")
+    p.add_argument("--batch-size", type=int, default=32)
+    p.add_argument("--device", choices=("cpu", "cuda", "mps"), default="cpu")
+
+
 def settings_from_args(args: argparse.Namespace) -> TrainSettings:
     """The settings the flags give; `--quality-weight` is optional (tradeoff.py sweeps it)."""
     return TrainSettings(
@@ -286,14 +300,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--data-file", help="benchmark JSONL (default: download %s from the Hub)" % TRAINING_DATA_FILE)
     p.add_argument("--output-dir", default="models/", help="where the three JSON files go (default: models/)")
-    p.add_argument(
-        "--embedding-model",
-        default=default_embedding_model(),
-        help="qwen3 (default, or $%s), gte, mpnet, e5, bge, minilm (bundled, offline), a hub id, a local path, "
-        "or router (the running router's own embeddings, see --router-url)" % EMBEDDING_MODEL_ENV,
-    )
-    add_router_arguments(p)
-    p.add_argument("--cache-dir", help="downloads and the embedding cache (default: .cache)")
+    add_embedding_arguments(p)
     add_training_arguments(p)
     p.add_argument("--holdout", type=float, default=0.0, help="fraction of queries held out for validate.py (default 0)")
     p.add_argument("--tune", action="store_true", help="choose each selector's settings by cross-validation on the training queries")
@@ -304,8 +311,6 @@ def build_parser() -> argparse.ArgumentParser:
         default=DEFAULT_BUDGET_SECONDS,
         help=f"seconds --tune may spend, shared by the selectors (default {DEFAULT_BUDGET_SECONDS:.0f})",
     )
-    p.add_argument("--batch-size", type=int, default=32)
-    p.add_argument("--device", choices=("cpu", "cuda", "mps"), default="cpu")
     p.add_argument("--strict", action="store_true", help="fail on the first bad input line instead of skipping it")
     p.add_argument("--quiet", action="store_true")
     return p
