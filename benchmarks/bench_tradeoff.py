@@ -53,6 +53,10 @@ def bench_tune(train_table, test_table, embedder) -> None:
         params = report.selectors[kind].chosen
         print(f"  {kind:<7} {json.dumps(params):<32} test quality {result.avg_quality:.4f} on {len(test_q)} queries")
     print(f"  best single (chosen on train) {baselines['best_single'].avg_quality:.4f}, Oracle {baselines['oracle'].avg_quality:.4f}")
+    for kind, t in report.selectors.items():  # what cross-validation saw, in the order tried
+        print(f"  {kind} tried: " + ", ".join(f"{json.dumps(p)} {o:.4f}" for p, o in t.tried))
+    if report.out_of_budget:
+        print(f"  budget spent before the end of the grid: {', '.join(report.out_of_budget)}")
 
 
 def with_list_price_cost(table: OutcomeTable) -> OutcomeTable:
