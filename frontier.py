@@ -65,7 +65,7 @@ def hull_quality(hull: list[Point], cost: float) -> float:
 def aiq(points: list[Point], c_min: float, c_max: float) -> float:
     """Average quality over the cost range [c_min, c_max] of the strategy's non-decreasing convex hull:
     AIQ = 1 / (c_max - c_min) * integral from c_min to c_max of hull(c) dc (RouterBench, Hu et al. 2024,
-    arXiv:2403.12031, section 3). The integral is exact: the hull is piecewise linear."""
+    arXiv:2403.12031). The integral is exact: the hull is piecewise linear."""
     hull = upper_hull(points)
     if c_max <= c_min + EPS:
         return hull_quality(hull, c_min)
