@@ -52,10 +52,33 @@ def l2_normalise_rows(matrix: np.ndarray) -> np.ndarray:
 
 def quantize(matrix: np.ndarray, digits: int = 7) -> np.ndarray:
     """Round to `digits` significant digits, so the file holds short numbers that parse back to
-    exactly the values we trained on (float32 carries about 7 digits anyway)."""
+    exactly the values we trained on (float32 carries about 7 digits anyway).
+
+    The result is float(f"%.{digits}g" % x) for every x, computed without formatting each number
+    (that took 3.5 s for one 4,500-row KNN set): m = round(x * 10^j) is exact unless x * 10^j lies
+    within rounding error of a half, and m / 10^j (or m * 10^-j) is then the correctly rounded
+    double, both operands being exact. The few near-halves, non-finite values and exponents outside
+    the exact powers of ten are formatted one by one as before.
+    """
     flat = np.asarray(matrix, dtype=np.float64).ravel()
-    text = np.char.mod(f"%.{digits}g", flat)
-    return text.astype(np.float64).reshape(np.shape(matrix))
+    finite = np.isfinite(flat) & (flat != 0)
+    top, bottom = 10.0**digits - 0.5, 10.0 ** (digits - 1) - 0.5  # |m| must round into [10^(d-1), 10^d)
+    with np.errstate(all="ignore"):  # huge, tiny and non-finite values take the slow path below
+        j = (digits - 1 - np.floor(np.log10(np.where(finite, np.abs(flat), 1.0)))).astype(np.int64)
+        near_edge = np.zeros(flat.shape, dtype=bool)
+        for _ in range(2):  # log10 can be off by one next to a power of ten
+            size = np.abs(flat * np.power(10.0, j.astype(np.float64)))
+            near_edge |= (np.abs(size - top) < 1e-3) | (np.abs(size - bottom) < 1e-3)
+            j = np.where(size >= top, j - 1, np.where(size < bottom, j + 1, j))
+        scaled = flat * np.power(10.0, j.astype(np.float64))
+        m = np.round(scaled)
+        exact = finite & (np.abs(j) <= 22) & ~near_edge & (np.abs(scaled - np.floor(scaled) - 0.5) > 1e-6)
+        ten = np.power(10.0, np.abs(j).astype(np.float64))
+        out = np.where(j >= 0, m / ten, m * ten)
+    slow = ~exact
+    if slow.any():
+        out[slow] = np.char.mod(f"%.{digits}g", flat[slow]).astype(np.float64)
+    return out.reshape(np.shape(matrix))
 
 
 @dataclass

@@ -500,3 +500,24 @@ def test_files_hold_seven_significant_digits():
     from models import quantize
 
     assert quantize(np.array([[0.123456789, 123456789.0], [-1e-9 / 3, 2.0]])).tolist() == [[0.1234568, 123456800.0], [-3.333333e-10, 2.0]]
+
+
+def test_quantize_is_exactly_the_seven_digit_text_parsed_back():
+    from models import quantize
+
+    rng = np.random.default_rng(0)
+    values = np.concatenate(
+        [
+            rng.standard_normal(200_000),
+            rng.standard_normal(50_000) * 10.0 ** rng.integers(-30, 30, 50_000),
+            rng.standard_normal(50_000).astype(np.float32).astype(np.float64),  # what embeddings are
+            rng.integers(-(10**9), 10**9, 20_000).astype(np.float64),
+            (rng.integers(10**6, 10**7, 20_000) + 0.5) / 10.0 ** rng.integers(0, 12, 20_000),  # decimal halves: ties
+            [0.0, -0.0, 1.0, 10.0, 1e7, 9999999.5, 0.99999995, 1e-300, 5e-324, 1e300, -1.2345675, 1.2345675, 123456.75, 0.15, 2.5e-7],
+            [np.inf, -np.inf, np.nan],
+        ]
+    )
+    expected = np.char.mod("%.7g", values).astype(np.float64)  # the contract: the file's text, parsed
+    got = quantize(values)
+    same = (got == expected) & (np.signbit(got) == np.signbit(expected)) | (np.isnan(got) & np.isnan(expected))
+    assert same.all(), values[~same][:5]
