@@ -315,9 +315,7 @@ class EmbeddingCache:
         vectors = np.ascontiguousarray(vectors, dtype=np.float32)
         if vectors.ndim != 2 or len(vectors) != len(keys) or not np.isfinite(vectors).all():
             raise CacheError("refusing to cache vectors that are not finite rows, one per key")
-        header = _HEADER.pack(_SHARD_MAGIC, vectors.shape[1], len(keys))
-        name = f"shard-{time.time_ns():020d}-{os.getpid()}-{uuid.uuid4().hex[:8]}.emb"
-        write_file_atomically(self.dir / name, header + b"".join(keys) + vectors.tobytes())
+        self._write_shard(keys, vectors)
         self.refresh()
         if len(self._names) > self.COMPACT_ABOVE:
             self.compact()
@@ -330,13 +328,16 @@ class EmbeddingCache:
         numbers = [i for i, name in enumerate(self._names) if name in merge]
         rows = np.isin(self._where[:, 0], numbers)
         keys = [bytes(k) for k in self._keys[rows]]
-        vectors = self.get(keys)
-        header = _HEADER.pack(_SHARD_MAGIC, vectors.shape[1], len(keys))
-        name = f"shard-{time.time_ns():020d}-{os.getpid()}-{uuid.uuid4().hex[:8]}.emb"
-        write_file_atomically(self.dir / name, header + b"".join(keys) + vectors.tobytes())
+        self._write_shard(keys, self.get(keys))
         for old in merge:
             (self.dir / old).unlink(missing_ok=True)
         self._reindex()
+
+    def _write_shard(self, keys: list[bytes], vectors: np.ndarray) -> None:
+        """One new shard under a name no other writer can take: header, keys, float32 rows."""
+        header = _HEADER.pack(_SHARD_MAGIC, vectors.shape[1], len(keys))
+        name = f"shard-{time.time_ns():020d}-{os.getpid()}-{uuid.uuid4().hex[:8]}.emb"
+        write_file_atomically(self.dir / name, header + b"".join(keys) + vectors.tobytes())
 
     def _reindex(self) -> None:
         self._shards, self._names = {}, []

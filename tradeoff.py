@@ -18,11 +18,10 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
+import shlex
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
-
-import numpy as np
 
 from data_loader import DataError, Objective, OutcomeTable, build_outcome_table, load_records, model_ranking, split_queries
 from embeddings import EmbeddingModelError, make_embedder
@@ -38,7 +37,7 @@ from train import (
     train_from_table,
     tuned_flags,
 )
-from tuning import DEFAULT_FOLDS, tune
+from tuning import DEFAULT_FOLDS, SETTING_OF, embedded_once, tune
 from tuning import describe as describe_params
 
 DEFAULT_WEIGHTS = (1.0, 0.95, 0.9, 0.85, 0.8, 0.7, 0.5)
@@ -125,8 +124,9 @@ def run_sweep(
         raise DataError(f"no held-out query can be evaluated ({detail}): the trade-off needs every model's {settings.efficiency}")
     for why, n in excluded.items():
         log(f"  {n} held-out queries excluded: {why}")
-    vectors = np.asarray(embed(queries))
-    features = build_features(vectors, [test_table.category_by_query[q] for q in queries])
+    # Training and held-out queries embedded once, for every weight (and every tuning candidate).
+    _, embed = embedded_once(embed, list(dict.fromkeys(list(train_queries) + queries)))
+    features = build_features(embed(queries), [test_table.category_by_query[q] for q in queries])
     quality_only = Objective(1.0, "none")
     best_single = model_ranking(train_table.subset(train_queries), quality_only)[0][0]
     singles_table = EvalTable.build(test_table, queries, models, quality_only)
@@ -403,7 +403,7 @@ def run(args: argparse.Namespace) -> int:
             kind, weight = choice.point.key
             chosen = next(w for w in sweep.weights if w.weight == weight)
             argv = train_command(args, chosen.settings, kind)
-            command = "python train.py " + " ".join(_quote(a) for a in argv)
+            command = "python train.py " + " ".join(shlex.quote(a) for a in argv)
             ref = sweep.reference
             log(
                 f"Goal met: {goal}. {kind.upper()} at weight {weight:g} ({describe_params(_params(chosen.settings, kind))}): "
@@ -435,13 +435,8 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _params(settings: TrainSettings, kind: str) -> dict:
-    return {k: v for k, v in settings.selector_kwargs(kind).items() if k not in ("seed", "max_prototypes", "kernel")}
-
-
-def _quote(arg: str) -> str:
-    import shlex
-
-    return shlex.quote(arg)
+    """The tunable settings of one selector, named as tuning names them."""
+    return {param: getattr(settings, name) for (k, param), name in SETTING_OF.items() if k == kind}
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -135,6 +135,16 @@ def make_folds(table: OutcomeTable, queries: list[str], k: int, seed: int, vecto
     return folds
 
 
+def embedded_once(embed, texts: list[str]):
+    """(text -> vector, an embed function that looks texts up): every text embedded one time only."""
+    lookup = dict(zip(texts, embed(texts)))
+
+    def lookup_embed(wanted):
+        return np.array([lookup[t] for t in wanted])
+
+    return lookup, lookup_embed
+
+
 def tune(
     table: OutcomeTable,
     queries: list[str],
@@ -147,11 +157,7 @@ def tune(
 ) -> tuple[object, TuningReport]:
     """(settings with each selector's chosen values, report). `train_from_table` is train.py's."""
     started = time.monotonic()
-    lookup = dict(zip(queries, embed(queries)))  # embedded once, for every fold and candidate
-
-    def cached_embed(texts):
-        return np.array([lookup[t] for t in texts])
-
+    lookup, cached_embed = embedded_once(embed, queries)  # for every fold and candidate
     fold_data = make_folds(table, queries, folds, settings.seed, lookup)
     report = TuningReport(folds, len(queries), 0.0)
     budget_started = time.monotonic()  # the budget is for training candidates, not for embedding

@@ -32,6 +32,7 @@ from data_loader import (
 )
 from embeddings import EmbeddingModelError, is_router_model, make_embedder, random_unit_vectors, resolve_model
 from evaluation import EvalTable, StrategyResult, evaluate_baselines, evaluate_choices, routing_benefits
+from frontier import Point, pareto
 from models import ALGORITHMS, ARTIFACT_FILES, ArtifactError, build_features, decode_metadata, feature_dim_of, load_artifact, select
 from router_api import RouterUnavailable
 from skew import format_report, sample_queries, skew_report
@@ -206,14 +207,9 @@ def plot_results(results: list[StrategyResult], path: Path, title: str) -> None:
             ax.text(r.avg_quality + 0.005, i, f"{r.avg_quality:.3f}", va="center", fontsize=8)
         ax.set_xlabel("average quality (the data has no latency or cost to plot against)")
     else:
-        pts = sorted(((x_of(r), r.avg_quality) for r in singles))
-        frontier, best_q = [], -1.0
-        for x, q in pts:
-            if q > best_q:
-                frontier.append((x, q))
-                best_q = q
-        if frontier:
-            ax.plot(*zip(*frontier), "--", color="gray", label="single-model frontier")
+        front = pareto([Point(x_of(r), r.avg_quality) for r in singles])
+        if front:
+            ax.plot([p.cost for p in front], [p.quality for p in front], "--", color="gray", label="single-model frontier")
         styles = {
             "always": ("o", "tab:gray"),
             "selector": ("*", "tab:red"),
