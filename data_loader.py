@@ -471,6 +471,23 @@ def model_ranking(table: OutcomeTable, objective: Objective) -> list[tuple[str, 
     return sorted(means.items(), key=lambda kv: (-kv[1], kv[0]))
 
 
+def category_models(table: OutcomeTable, objective: Objective, ranking: list[tuple[str, float]]) -> dict[str, str]:
+    """Per category of `table`'s queries, the model with the best mean objective over that
+    category's queries: routing by the router's own category alone, the configuration a selector
+    has to beat to be worth deploying. Ties go to the better-ranked model (`ranking`, best first)."""
+    rank = {m: i for i, (m, _) in enumerate(ranking)}
+    totals: dict[str, dict[str, list[float]]] = defaultdict(lambda: defaultdict(list))
+    for query, per_model in table.outcomes_by_query.items():
+        for model, outcome in per_model.items():
+            totals[table.category_by_query[query]][model].append(objective.score(outcome))
+    best = {}
+    for category, per_model in sorted(totals.items()):
+        means = {m: sum(v) / len(v) for m, v in per_model.items()}
+        top = max(means.values())
+        best[category] = min((m for m, s in means.items() if s >= top - TIE_TOLERANCE), key=lambda m: (rank.get(m, len(rank)), m))
+    return best
+
+
 def best_model(per_model: dict[str, Outcome], objective: Objective, rank: dict[str, int]) -> str:
     """The model with the highest objective on one query; ties go to the better-ranked model."""
     scores = {m: objective.score(o) for m, o in per_model.items()}

@@ -23,6 +23,7 @@ class EvalTable:
     latency: np.ndarray  # n x M, NaN when unknown
     cost: np.ndarray  # n x M, NaN when unknown
     score: np.ndarray  # n x M objective
+    categories: list[str] = field(default_factory=list)  # per query, the router's category
 
     @classmethod
     def build(cls, table: OutcomeTable, queries: list[str], models: list[str], objective: Objective) -> "EvalTable":
@@ -35,7 +36,8 @@ class EvalTable:
                 latency[i, j] = np.nan if o.latency is None else o.latency
                 cost[i, j] = np.nan if o.cost is None else o.cost
                 score[i, j] = objective.score(o)
-        return cls(list(queries), list(models), quality, latency, cost, score)
+        categories = [table.category_by_query[q] for q in queries]
+        return cls(list(queries), list(models), quality, latency, cost, score, categories)
 
     @property
     def is_best(self) -> np.ndarray:
@@ -122,29 +124,37 @@ def evaluate_random(table: EvalTable) -> StrategyResult:
     )
 
 
-def evaluate_baselines(table: EvalTable, ranking: list[str] | None) -> list[StrategyResult]:
-    """Oracle, Random, Always-<model> and Best single.
+def evaluate_baselines(table: EvalTable, ranking: list[str] | None, category_models: dict[str, str] | None = None) -> list[StrategyResult]:
+    """Oracle, Random, Always-<model>, Best single and, given `category_models`, Best per category.
 
     Best single is the top of `ranking` (the training side's ranking, from the artifact metadata)
     when given; otherwise it is chosen on the evaluated queries themselves and marked as such.
+    Best per category routes each query to its category's best model on the training queries
+    (`category_models`, from the metadata); a category training never saw goes to Best single.
     """
     results = [evaluate_choices("Oracle (best)", "oracle", oracle_choices(table, ranking), table), evaluate_random(table)]
     for model in table.models:
         results.append(evaluate_choices(f"Always {model}", "always", [model] * len(table.queries), table))
-    train_best = next((m for m in (ranking or []) if m in table.models), None)
-    if train_best is not None:
-        best = evaluate_choices(f"Best single ({train_best}, chosen on train)", "best_single", [train_best] * len(table.queries), table)
+    single = next((m for m in (ranking or []) if m in table.models), None)
+    if single is not None:
+        best = evaluate_choices(f"Best single ({single}, chosen on train)", "best_single", [single] * len(table.queries), table)
     else:
-        always = [r for r in results if r.kind == "always"]
-        top = max(always, key=lambda r: r.avg_objective)
+        single = max((r for r in results if r.kind == "always"), key=lambda r: r.avg_objective).name[len("Always ") :]
         best = evaluate_choices(
-            f"Best single ({top.name[7:]}, chosen on test!)",
+            f"Best single ({single}, chosen on test!)",
             "best_single",
-            [top.name[7:]] * len(table.queries),
+            [single] * len(table.queries),
             table,
             note="chosen on the evaluated queries: optimistic",
         )
     results.append(best)
+    if category_models:
+        usable = {c: m for c, m in category_models.items() if m in table.models}
+        choices = [usable.get(c, single) for c in table.categories]
+        unseen = sum(c not in usable for c in table.categories)
+        placed = "query of a category" if unseen == 1 else "queries of categories"
+        note = f"{unseen} {placed} without a model in these data: sent to the best single model" if unseen else ""
+        results.append(evaluate_choices("Best per category (chosen on train)", "by_category", choices, table, note=note))
     return results
 
 
@@ -157,6 +167,7 @@ class Benefit:
     objective_vs_best_single: float
     oracle_gap_closed: float | None  # share of (oracle - best single) objective gap closed
     best_rate_vs_random: float = field(default=0.0)
+    objective_vs_by_category: float | None = None  # relative to Best per category, when evaluated
 
 
 def _relative(a: float, b: float) -> float:
@@ -166,6 +177,7 @@ def _relative(a: float, b: float) -> float:
 def routing_benefits(results: list[StrategyResult]) -> list[Benefit]:
     by_kind = {r.kind: r for r in results if r.kind in ("oracle", "random", "best_single")}
     oracle, random, single = by_kind["oracle"], by_kind["random"], by_kind["best_single"]
+    by_category = next((r for r in results if r.kind == "by_category"), None)
     out = []
     for r in results:
         if r.kind != "selector":
@@ -180,6 +192,7 @@ def routing_benefits(results: list[StrategyResult]) -> list[Benefit]:
                 objective_vs_best_single=_relative(r.avg_objective, single.avg_objective),
                 oracle_gap_closed=(r.avg_objective - single.avg_objective) / gap if gap > 1e-12 else None,
                 best_rate_vs_random=r.best_model_rate / random.best_model_rate if random.best_model_rate else 0.0,
+                objective_vs_by_category=_relative(r.avg_objective, by_category.avg_objective) if by_category else None,
             )
         )
     return out

@@ -22,6 +22,7 @@ from data_loader import (
     Objective,
     OutcomeTable,
     build_outcome_table,
+    category_models,
     fit_objective,
     label_queries,
     load_records,
@@ -83,6 +84,7 @@ class TrainedSet:
     objective: Objective
     ranking: list[tuple[str, float]]
     notes: list[str] = field(default_factory=list)
+    category_models: dict[str, str] = field(default_factory=dict)  # each category's best model on the training queries
 
 
 def train_from_table(
@@ -110,6 +112,7 @@ def train_from_table(
     categories = [train_table.category_by_query[q] for q in labels.queries]
     features = build_features(embed(labels.queries), categories)
     ts = TrainingSet.build(train_table, labels.queries, features, objective, labels.ranking)
+    by_category = category_models(train_table, objective, labels.ranking)
     meta = dict(metadata or {})
     meta.update(
         {
@@ -119,6 +122,7 @@ def train_from_table(
             "objective": objective.to_dict(),
             "model_ranking": [[m, round(s, 6)] for m, s in labels.ranking],
             "models": [m for m, _ in labels.ranking],
+            "category_models": by_category,  # validate.py's "Best per category" baseline
             "n_train_queries": len(labels.queries),
             "n_models": len(labels.ranking),
             "train_query_hashes": sorted(query_hash(q)[:12] for q in labels.queries),
@@ -135,7 +139,7 @@ def train_from_table(
         trained.artifact["metadata"] = encode_metadata({"algorithm": kind, **meta})
         artifacts[kind] = trained.artifact
         notes.extend(trained.notes)
-    return TrainedSet(artifacts, objective, labels.ranking, notes)
+    return TrainedSet(artifacts, objective, labels.ranking, notes, by_category)
 
 
 def fetch_default_training_data(cache_dir: Path) -> Path:

@@ -94,6 +94,7 @@ class TuningReport:
     selectors: dict[str, SelectorTuning] = field(default_factory=dict)
     best_single: Estimate | None = None
     oracle: Estimate | None = None
+    by_category: Estimate | None = None
     out_of_budget: list[str] = field(default_factory=list)  # selectors whose grid the budget cut short
 
     def to_metadata(self) -> dict:
@@ -103,6 +104,7 @@ class TuningReport:
             "seconds": round(self.seconds, 1),
             "best_single": self.best_single.to_dict() if self.best_single else None,
             "oracle": self.oracle.to_dict() if self.oracle else None,
+            "by_category": self.by_category.to_dict() if self.by_category else None,
             "selectors": {
                 kind: {
                     "chosen": t.chosen,
@@ -161,7 +163,7 @@ def tune(
     fold_data = make_folds(table, queries, folds, settings.seed, lookup)
     report = TuningReport(folds, len(queries), 0.0)
     budget_started = time.monotonic()  # the budget is for training candidates, not for embedding
-    baselines = {"best_single": [], "oracle": []}
+    baselines = {"best_single": [], "oracle": [], "by_category": []}
     candidates = {kind: candidate_grid(kind, settings, len(queries)) for kind in settings.algorithms}
     total = sum(len(c) for c in candidates.values())
     chosen_settings = settings
@@ -186,9 +188,10 @@ def tune(
                 selection = select(kind, trained.artifacts[kind], fold.features)
                 fold_results.append(evaluate_choices(kind, "selector", selection.choices, eval_table))
                 if len(baselines["oracle"]) < len(fold_data):  # once per fold
-                    by_kind = {r.kind: r for r in evaluate_baselines(eval_table, [m for m, _ in trained.ranking])}
-                    baselines["oracle"].append(by_kind["oracle"])
-                    baselines["best_single"].append(by_kind["best_single"])
+                    ranking = [m for m, _ in trained.ranking]
+                    by_kind = {r.kind: r for r in evaluate_baselines(eval_table, ranking, trained.category_models)}
+                    for name, results in baselines.items():
+                        results.append(by_kind[name])
             results_by_candidate.append((params, fold_results))
             done += 1
             estimate = Estimate.of(fold_results)
@@ -207,6 +210,7 @@ def tune(
         chosen_settings = dataclasses.replace(chosen_settings, **{SETTING_OF[(kind, p)]: v for p, v in best_params.items()})
     report.best_single = Estimate.of(baselines["best_single"])
     report.oracle = Estimate.of(baselines["oracle"])
+    report.by_category = Estimate.of(baselines["by_category"])
     report.seconds = time.monotonic() - started
     return chosen_settings, report
 
@@ -225,11 +229,18 @@ def format_report(report: TuningReport, basis: str) -> list[str]:
     for kind, t in report.selectors.items():
         lines.append(row(f"{kind.upper()} ({describe(t.chosen)})", t.estimate))
     lines.append(row("Best single model (chosen per fold on train)", report.best_single))
+    if report.by_category:
+        lines.append(row("Best per category (chosen per fold on train)", report.by_category))
     lines.append(row("Oracle", report.oracle))
     for kind, t in report.selectors.items():
         if not t.beats_best_single:
             lines.append(
                 f"{kind.upper()} does not beat the best single model on cross-validation "
                 f"({t.estimate.objective[0]:.4f} vs {report.best_single.objective[0]:.4f}): routing with it is not expected to pay here."
+            )
+        elif report.by_category and t.estimate.objective[0] <= report.by_category.objective[0] + 1e-12:
+            lines.append(
+                f"{kind.upper()} does not beat routing by category alone on cross-validation "
+                f"({t.estimate.objective[0]:.4f} vs {report.by_category.objective[0]:.4f}): a category -> model table does as well."
             )
     return lines

@@ -181,6 +181,8 @@ def format_benefits(results: list[StrategyResult]) -> str:
             f"objective {100 * b.objective_vs_best_single:+.1f}%; closes {gap} of the gap to Oracle",
             f"  - {b.selector} selects a best model {b.best_rate_vs_random:.1f}x as often as random",
         ]
+        if b.objective_vs_by_category is not None:
+            lines.append(f"  - {b.selector} vs routing by category alone: objective {100 * b.objective_vs_by_category:+.1f}%")
     return "\n".join(lines)
 
 
@@ -216,6 +218,7 @@ def plot_results(results: list[StrategyResult], path: Path, title: str) -> None:
             "oracle": ("D", "tab:green"),
             "random": ("s", "tab:blue"),
             "best_single": ("^", "black"),
+            "by_category": ("v", "tab:purple"),
         }
         groups: dict[tuple[float, float], list[StrategyResult]] = {}
         for r in results:
@@ -265,10 +268,16 @@ def _fetch(args, log) -> tuple[Path, Path]:
 
 
 def evaluate_once(
-    table, loaded: LoadedSelectors, queries: list[str], features: np.ndarray, objective: Objective, ranking: list[str] | None
+    table,
+    loaded: LoadedSelectors,
+    queries: list[str],
+    features: np.ndarray,
+    objective: Objective,
+    ranking: list[str] | None,
+    category_models: dict[str, str] | None,
 ) -> tuple[list[StrategyResult], dict]:
     eval_table = EvalTable.build(table, queries, table.models, objective)
-    results = evaluate_baselines(eval_table, ranking)
+    results = evaluate_baselines(eval_table, ranking, category_models)
     selector_results, failed = evaluate_selectors(loaded, features, eval_table)
     return results + selector_results, failed
 
@@ -286,7 +295,8 @@ def cross_validate(args, table, embedder_fn, log) -> dict:
         trained = train_from_table(table, train_q, embedder_fn, settings)
         loaded = LoadedSelectors(trained.artifacts, {}, {})
         features = build_features(embedder_fn(test_q), [table.category_by_query[q] for q in test_q])
-        results, failed = evaluate_once(table, loaded, test_q, features, trained.objective, [m for m, _ in trained.ranking])
+        ranking = [m for m, _ in trained.ranking]
+        results, failed = evaluate_once(table, loaded, test_q, features, trained.objective, ranking, trained.category_models)
         for kind, why in failed.items():
             log(f"fold {fold}: {kind} failed: {why}")
         for r in results:
@@ -414,7 +424,11 @@ def run(args: argparse.Namespace) -> int:
         log(f"Embedded {len(plan.queries)} queries with {embedding_id} ({embedder.cache_hits} cached)")
     features = build_features(vectors, [table.category_by_query[q] for q in plan.queries])
 
-    results, failed = evaluate_once(table, loaded, plan.queries, features, objective, ranking)
+    by_category = meta.get("category_models")
+    if by_category is not None and not (isinstance(by_category, dict) and all(isinstance(v, str) for v in by_category.values())):
+        log("warning: the metadata's category_models is not an object of category -> model name: no 'Best per category' row")
+        by_category = None
+    results, failed = evaluate_once(table, loaded, plan.queries, features, objective, ranking, by_category)
     print("\nEvaluating strategies...\n")
     print(format_table(results, len(plan.queries), len(table.models)))
     for kind, why in failed.items():

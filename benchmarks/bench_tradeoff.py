@@ -46,17 +46,55 @@ def bench_tune(train_table, test_table, embedder) -> None:
     test_q = [q for q in test_table.queries if len(test_table.outcomes_by_query[q]) == len(train_table.models)]
     x = build_features(embedder.embed(test_q), [test_table.category_by_query[q] for q in test_q])
     table = EvalTable.build(test_table, test_q, train_table.models, trained.objective)
-    baselines = {r.kind: r for r in evaluate_baselines(table, [m for m, _ in trained.ranking])}
+    baselines = {r.kind: r for r in evaluate_baselines(table, [m for m, _ in trained.ranking], trained.category_models)}
     print(f"train.py --tune (5 folds, budget {DEFAULT_BUDGET_SECONDS:.0f} s) + final training: {seconds:.0f} s")
     for kind in chosen.algorithms:
         result = evaluate_choices(kind, "selector", select(kind, trained.artifacts[kind], x).choices, table)
         params = report.selectors[kind].chosen
         print(f"  {kind:<7} {json.dumps(params):<32} test quality {result.avg_quality:.4f} on {len(test_q)} queries")
     print(f"  best single (chosen on train) {baselines['best_single'].avg_quality:.4f}, Oracle {baselines['oracle'].avg_quality:.4f}")
+    print(f"  best per category (the router's category; chosen on train) {baselines['by_category'].avg_quality:.4f}")
+    on_train, on_test = task_router_references(table)
+    print(
+        f"  references a router cannot reach, for scale (the data's task_name, unknown at serving time): each task's "
+        f"best model on the train file {on_train:.4f}; each task's best model chosen on the test file itself {on_test:.4f}"
+    )
     for kind, t in report.selectors.items():  # what cross-validation saw, in the order tried
         print(f"  {kind} tried: " + ", ".join(f"{json.dumps(p)} {o:.4f}" for p, o in t.tried))
     if report.out_of_budget:
         print(f"  budget spent before the end of the grid: {', '.join(report.out_of_budget)}")
+
+
+def task_router_references(table: EvalTable) -> tuple[float, float]:
+    """Mean test quality when every query goes to its task's best model, the task taken from the
+    data's `task_name` (which the router never sees): chosen on the train file, and on the test
+    file itself. The second bounds what routing by task alone could reach on these queries."""
+
+    def by_query(path: Path) -> dict[str, str]:
+        with path.open(encoding="utf-8") as f:
+            return {row["query"]: row["task_name"] for row in map(json.loads, f)}
+
+    def best_per_task(task_of: dict[str, str], quality: dict[tuple[str, str], list[float]]) -> dict[str, str]:
+        tasks = set(task_of.values())
+        return {t: max(table.models, key=lambda m: (np.mean(quality.get((t, m), [0.0])), m)) for t in tasks}
+
+    train_rows = [json.loads(line) for line in (DATA / "llmrouter-9models.train.jsonl").open(encoding="utf-8")]
+    train_quality: dict[tuple[str, str], list[float]] = {}
+    train_task = {}
+    for row in train_rows:
+        train_task[row["query"]] = row["task_name"]
+        train_quality.setdefault((row["task_name"], row["model_name"]), []).append(float(row["performance"]))
+    test_task = by_query(DATA / "llmrouter-9models.test.jsonl")
+    test_quality: dict[tuple[str, str], list[float]] = {}
+    for i, q in enumerate(table.queries):
+        for j, m in enumerate(table.models):
+            test_quality.setdefault((test_task[q], m), []).append(table.quality[i, j])
+    index = {m: j for j, m in enumerate(table.models)}
+
+    def mean_quality(best: dict[str, str]) -> float:
+        return float(np.mean([table.quality[i, index[best[test_task[q]]]] for i, q in enumerate(table.queries)]))
+
+    return mean_quality(best_per_task(train_task, train_quality)), mean_quality(best_per_task(test_task, test_quality))
 
 
 def with_list_price_cost(table: OutcomeTable) -> OutcomeTable:

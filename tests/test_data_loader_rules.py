@@ -19,6 +19,7 @@ from data_loader import (
     bad_lines_message,
     best_model,
     build_outcome_table,
+    category_models,
     fit_objective,
     fold_of,
     load_records,
@@ -211,6 +212,23 @@ def test_ranking_and_best_model_ties():
     assert best_model(outcomes["q1"], quality, {}) == "a"  # unranked: by name
     near = {"x": Outcome(0.5, None, None), "y": Outcome(0.5 + 1e-12, None, None)}
     assert best_model(near, quality, {"x": 0, "y": 1}) == "x"  # within the tie tolerance
+
+
+def test_each_category_gets_its_best_mean_model_ties_by_ranking():
+    quality = Objective(1.0, "none")
+    outcomes = {
+        "m1": {"a": Outcome(1.0, None, None), "b": Outcome(0.0, None, None)},
+        "m2": {"a": Outcome(0.5, None, None), "b": Outcome(1.0, None, None)},  # math: a 0.75, b 0.5
+        "h1": {"a": Outcome(0.0, None, None), "b": Outcome(1.0, None, None)},  # history: a 0, b 1
+        "o1": {"a": Outcome(1.0, None, None), "b": Outcome(1.0, None, None)},  # other: a tie
+        "o2": {"b": Outcome(0.2, None, None)},  # other: b 0.6 over two outcomes, a 1.0 over one
+        "l1": {"a": Outcome(0.3, None, None), "b": Outcome(0.3 + 1e-12, None, None)},  # law: within the tolerance
+    }
+    cats = {"m1": "math", "m2": "math", "h1": "history", "o1": "other", "o2": "other", "l1": "law"}
+    table = OutcomeTable(outcomes, cats, ["a", "b"])
+    ranking = [("b", 0.6), ("a", 0.5)]
+    assert category_models(table, quality, ranking) == {"history": "b", "law": "b", "math": "a", "other": "a"}
+    assert category_models(table, quality, [("a", 1.0), ("b", 0.0)])["law"] == "a"  # the tie follows the ranking
 
 
 def test_the_split_and_the_folds_are_fixed_by_hashes():

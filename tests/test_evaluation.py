@@ -128,3 +128,35 @@ def test_no_latency_at_all_gives_none_not_a_number():
     r = evaluate_choices("S", "selector", ["a"], t)
     assert (r.avg_latency, r.p95_latency, r.avg_cost) == (None, None, None)
     assert np.isnan(t.latency).all() and np.isnan(t.cost).all()
+
+
+def test_best_per_category_routes_by_the_training_choice_and_says_what_it_could_not_place(table):
+    table.categories = ["math", "other", "other"]
+    by_cat = {r.kind: r for r in evaluate_baselines(table, ["a", "b"], {"math": "a", "other": "b"})}["by_category"]
+    assert by_cat.name == "Best per category (chosen on train)" and by_cat.note == ""
+    assert by_cat.selection_counts == {"a": 1, "b": 2}
+    assert by_cat.avg_objective == pytest.approx((0.75 + 0.75 + 0.75) / 3)
+    # "other" never seen in training: its queries go to the best single model (a, from the ranking).
+    partial = {r.kind: r for r in evaluate_baselines(table, ["a", "b"], {"math": "b"})}["by_category"]
+    assert partial.selection_counts == {"a": 2, "b": 1} and partial.note.startswith("2 queries of categories without")
+    assert partial.avg_objective == pytest.approx((0.625 + 0.25 + 0.75) / 3)
+    # A model the evaluated data does not have is not chosen: its category goes to the best single model too.
+    gone = {r.kind: r for r in evaluate_baselines(table, ["b", "a"], {"math": "zz", "other": "a"})}["by_category"]
+    assert gone.selection_counts == {"a": 2, "b": 1} and gone.note.startswith("1 query of a category without")
+    assert "by_category" not in {r.kind for r in evaluate_baselines(table, ["a", "b"])}
+
+
+def test_the_categories_of_the_evaluated_queries_come_from_the_table():
+    outcomes = {q: {"a": Outcome(1.0, None, None)} for q in ("x", "y")}
+    built = EvalTable.build(OutcomeTable(outcomes, {"x": "law", "y": "math"}, ["a"]), ["y", "x"], ["a"], OBJECTIVE)
+    assert built.categories == ["math", "law"]
+
+
+def test_the_benefit_against_routing_by_category(table):
+    table.categories = ["math", "other", "other"]
+    results = evaluate_baselines(table, ["a", "b"], {"math": "b", "other": "a"})  # objective (0.625 + 0.25 + 0.75) / 3
+    results.append(evaluate_choices("S", "selector", ["a", "b", "a"], table))  # objective 2.25 / 3
+    [benefit] = routing_benefits(results)
+    assert benefit.objective_vs_by_category == pytest.approx((2.25 - 1.625) / 1.625)
+    results = evaluate_baselines(table, ["a", "b"]) + [evaluate_choices("S", "selector", ["a", "b", "a"], table)]
+    assert routing_benefits(results)[0].objective_vs_by_category is None

@@ -90,3 +90,20 @@ def test_a_selector_that_cannot_beat_the_best_single_model_is_said_to_in_plain_w
     )
     assert report.selectors["kmeans"].beats_best_single is False
     assert any("KMEANS does not beat the best single model" in line for line in format_report(report, "latency"))
+
+
+def test_routing_by_category_alone_is_estimated_and_a_selector_that_does_not_beat_it_is_named(tmp_path, minilm_embedder):
+    from tuning import format_report
+
+    # Topical data: the category alone says which model is right, so a category -> model table is perfect.
+    table = build_outcome_table(load_records(write_jsonl(tmp_path / "t.jsonl", topical_rows()))[0])
+    _, report = tune(
+        table, table.queries, minilm_embedder.embed, TrainSettings(algorithms=("kmeans",)), train_from_table, 3, 600, lambda *a: None
+    )
+    assert report.by_category.quality == (1.0, 0.0) and report.best_single.quality[0] < 0.7
+    assert report.to_metadata()["by_category"]["quality"] == [1.0, 0.0]
+    lines = format_report(report, "latency")
+    assert any(line.startswith("Best per category (chosen per fold on train)") for line in lines)
+    # KMeans is perfect too (its clusters follow the categories' one-hot), but no better: it is said.
+    assert report.selectors["kmeans"].beats_best_single
+    assert any("KMEANS does not beat routing by category alone on cross-validation (1.0000 vs 1.0000)" in line for line in lines)
