@@ -25,7 +25,7 @@ from pathlib import Path
 
 from data_loader import DataError, Objective, OutcomeTable, build_outcome_table, load_records, model_ranking, split_queries
 from embeddings import EmbeddingModelError, make_embedder
-from evaluation import EvalTable, StrategyResult, evaluate_choices, oracle_choices
+from evaluation import EvalTable, StrategyResult, evaluate_baselines, evaluate_choices, oracle_choices
 from frontier import Point, aiq, choose, cost_to_match, pareto, quality_at_cost, upper_hull
 from models import TrainingError, build_features, select
 from train import (
@@ -51,6 +51,7 @@ class WeightResult:
     objective: Objective
     selectors: dict[str, StrategyResult]
     oracle: StrategyResult
+    by_category: StrategyResult  # each category's best model on the training queries: the table a selector has to beat
 
 
 @dataclass
@@ -67,12 +68,11 @@ class Sweep:
         return r.avg_cost if self.basis == "cost" else r.avg_latency
 
     def points(self, kind: str) -> list[Point]:
-        """One strategy's operating points: a selector over the weights, "oracle", or "single"."""
+        """One strategy's operating points: a selector, "oracle" or "by_category" over the weights, or "single"."""
         if kind == "single":
             return [Point(self.value(r), r.avg_quality, r.name[len("Always ") :]) for r in self.single_models]
-        if kind == "oracle":
-            return [Point(self.value(w.oracle), w.oracle.avg_quality, ("oracle", w.weight)) for w in self.weights]
-        return [Point(self.value(w.selectors[kind]), w.selectors[kind].avg_quality, (kind, w.weight)) for w in self.weights]
+        of = {"oracle": lambda w: w.oracle, "by_category": lambda w: w.by_category}.get(kind, lambda w: w.selectors[kind])
+        return [Point(self.value(of(w)), of(w).avg_quality, (kind, w.weight)) for w in self.weights]
 
     @property
     def reference(self) -> Point:
@@ -150,7 +150,9 @@ def run_sweep(
         }
         ranking = [m for m, _ in trained.ranking]
         oracle = evaluate_choices("Oracle", "oracle", oracle_choices(table, ranking), table)
-        sweep.weights.append(WeightResult(weight, trial, trained.objective, results, oracle))
+        by_category = next(r for r in evaluate_baselines(table, ranking, trained.category_models) if r.kind == "by_category")
+        by_category = dataclasses.replace(by_category, name="CATEGORY")
+        sweep.weights.append(WeightResult(weight, trial, trained.objective, results, oracle, by_category))
         log(
             f"[{i}/{len(weights)}] weight {weight:g}: "
             + ", ".join(f"{k.upper()} quality {r.avg_quality:.4f} {settings.efficiency} {sweep.value(r):.4g}" for k, r in results.items())
@@ -169,11 +171,11 @@ class Summary:
 def summarise(sweep: Sweep) -> list[Summary]:
     ref = sweep.reference
     c_min, c_max = sweep.cost_range
-    kinds = list(sweep.weights[0].selectors) + ["single", "oracle"]
+    kinds = list(sweep.weights[0].selectors) + ["by_category", "single", "oracle"]
     out = []
     for kind in kinds:
         points = sweep.points(kind)
-        name = {"single": "Single models", "oracle": "Oracle"}.get(kind, kind.upper())
+        name = {"single": "Single models", "oracle": "Oracle", "by_category": "By category"}.get(kind, kind.upper())
         out.append(Summary(name, aiq(points, c_min, c_max), cost_to_match(points, ref.quality), quality_at_cost(points, ref.cost)))
     return out
 
@@ -186,9 +188,10 @@ def format_sweep(sweep: Sweep) -> list[str]:
         f"{'weight':>6}  {'strategy':<8}{'quality':>9}{sweep.basis:>12}{'objective':>11}  share of queries per model",
     ]
     for w in sweep.weights:
-        for r in list(w.selectors.values()) + [w.oracle]:
+        for r in list(w.selectors.values()) + [w.by_category, w.oracle]:
             share = " ".join(f"{m} {100 * r.selection_counts[m] / len(sweep.test_queries):.0f}%" for m in models if r.selection_counts[m])
             lines.append(f"{w.weight:>6g}  {r.name:<8}{r.avg_quality:>9.4f}{sweep.value(r):>12.4g}{r.avg_objective:>11.4f}  {share}")
+    lines.append("CATEGORY: each router category to its best model on the training queries (a table, no selector)")
     lines.append("Single models on the same queries:")
     for r in sweep.single_models:
         name = r.name[len("Always ") :]
@@ -236,7 +239,7 @@ def sweep_to_json(sweep: Sweep, summaries: list[Summary]) -> dict:
                 "weight": w.weight,
                 "objective": w.objective.to_dict(),
                 "settings": {k: v for k, v in dataclasses.asdict(w.settings).items() if k != "algorithms"},
-                "strategies": [r.to_dict() for r in list(w.selectors.values()) + [w.oracle]],
+                "strategies": [r.to_dict() for r in list(w.selectors.values()) + [w.by_category, w.oracle]],
             }
             for w in sweep.weights
         ],
@@ -266,15 +269,15 @@ def plot_sweep(sweep: Sweep, path: Path, title: str) -> None:
             textcoords="offset points",
             fontsize=8,
         )
-    colors = {"knn": "tab:red", "kmeans": "tab:orange", "svm": "tab:purple", "oracle": "tab:green"}
-    for row, kind in enumerate(list(sweep.weights[0].selectors) + ["oracle"]):
+    colors = {"knn": "tab:red", "kmeans": "tab:orange", "svm": "tab:purple", "oracle": "tab:green", "by_category": "tab:brown"}
+    for row, kind in enumerate(list(sweep.weights[0].selectors) + ["by_category", "oracle"]):
         points = sorted(sweep.points(kind), key=lambda p: p.cost)
-        label = "Oracle" if kind == "oracle" else kind.upper()
+        label = {"oracle": "Oracle", "by_category": "Best per category"}.get(kind, kind.upper())
         ax.plot(
             [p.cost for p in points],
             [p.quality for p in points],
-            "-",
-            marker="*" if kind != "oracle" else "D",
+            "-" if kind != "by_category" else ":",
+            marker={"oracle": "D", "by_category": "v"}.get(kind, "*"),
             color=colors.get(kind),
             label=label,
         )

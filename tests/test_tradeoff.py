@@ -78,6 +78,12 @@ def test_the_goal_is_met_on_held_out_data_and_the_written_set_reproduces_it(tmp_
     assert (tmp_path / "p.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     # The chooser sent the STEM share to `strong` and the rest to `cheap`: the cost is between.
     assert 0.0001 < target["cost"] < 0.001
+    # So does the category table (the categories say which queries are STEM) once cost counts; at
+    # weight 1 quality alone decides, and the tie on non-STEM queries goes to the better-ranked `strong`.
+    by_category = {w["weight"]: next(r for r in w["strategies"] if r["kind"] == "by_category") for w in result["weights"]}
+    assert by_category[1.0]["selection_counts"]["cheap"] == 0 and by_category[1.0]["avg_cost"] == pytest.approx(0.001)
+    assert by_category[0.7]["avg_quality"] == 1.0 and by_category[0.7]["avg_cost"] == pytest.approx(target["cost"])
+    assert "By category" in result["summary"] and "CATEGORY" in printed
     # validate.py replays the written set on the same held-out queries: the figures the goal was met with.
     kind = target["selector"]
     assert [p.name for p in out.glob("*_model.json")] == [f"{kind}_model.json"]
@@ -119,6 +125,9 @@ def test_held_out_queries_never_train_the_sweep(tmp_path, minilm_embedder):
     result = json.loads(report.read_text())
     knn = result["weights"][0]["strategies"][0]
     assert knn["name"] == "KNN" and knn["avg_quality"] == 0.0
+    # Routing by category is chosen on the training side too: there `a` wins the (missing, "unknown") category.
+    by_category = result["weights"][0]["strategies"][1]
+    assert by_category["name"] == "CATEGORY" and by_category["selection_counts"] == {"a": 10, "b": 0}
     assert result["n_test_queries"] == 10 and result["n_train_queries"] == 30
 
 
