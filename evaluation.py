@@ -124,6 +124,13 @@ def evaluate_random(table: EvalTable) -> StrategyResult:
     )
 
 
+def category_choices(table: EvalTable, category_models: dict[str, str], fallback: str) -> tuple[list[str], int]:
+    """(Each query's category's model, how many queries went to `fallback` instead): their category
+    had no model in training, or its model has no outcomes in `table`."""
+    usable = {c: m for c, m in category_models.items() if m in table.models}
+    return [usable.get(c, fallback) for c in table.categories], sum(c not in usable for c in table.categories)
+
+
 def evaluate_baselines(table: EvalTable, ranking: list[str] | None, category_models: dict[str, str] | None = None) -> list[StrategyResult]:
     """Oracle, Random, Always-<model>, Best single and, given `category_models`, Best per category.
 
@@ -149,9 +156,7 @@ def evaluate_baselines(table: EvalTable, ranking: list[str] | None, category_mod
         )
     results.append(best)
     if category_models:
-        usable = {c: m for c, m in category_models.items() if m in table.models}
-        choices = [usable.get(c, single) for c in table.categories]
-        unseen = sum(c not in usable for c in table.categories)
+        choices, unseen = category_choices(table, category_models, single)
         placed = "query of a category" if unseen == 1 else "queries of categories"
         note = f"{unseen} {placed} without a model in these data: sent to the best single model" if unseen else ""
         results.append(evaluate_choices("Best per category (chosen on train)", "by_category", choices, table, note=note))

@@ -6,8 +6,9 @@ python tradeoff.py --data-file examples/routerarena-2models.jsonl --efficiency c
     --embedding-model minilm --plot tradeoff.png --target-quality 0.99
 
 For each quality weight the selectors are trained with train.py's own code on the training side
-and replayed with the runtime's rules (models.select) on the held-out queries; single models and
-Oracle are measured on the same queries. AIQ, cost to match and the quality at the best single
+and replayed with the runtime's rules (models.select) on the held-out queries (a held-out part,
+a test file, or K folds with --folds); single models, routing by category alone and Oracle are
+measured on the same queries. AIQ, cost to match and the quality at the best single
 model's cost summarise each curve (see the README). With a goal (--target-quality and/or
 --target-cost, relative to the best single model), the weight and selector that meet it are
 chosen, the train.py command that reproduces them is printed, and the set is written.
@@ -23,9 +24,19 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from data_loader import DataError, Objective, OutcomeTable, build_outcome_table, load_records, model_ranking, split_queries
+from data_loader import (
+    DataError,
+    Objective,
+    OutcomeTable,
+    build_outcome_table,
+    fit_objective,
+    fold_of,
+    load_records,
+    model_ranking,
+    split_queries,
+)
 from embeddings import EmbeddingModelError, make_embedder
-from evaluation import EvalTable, StrategyResult, evaluate_baselines, evaluate_choices, oracle_choices
+from evaluation import EvalTable, StrategyResult, category_choices, evaluate_choices, oracle_choices
 from frontier import Point, aiq, choose, cost_to_match, pareto, quality_at_cost, upper_hull
 from models import TrainingError, build_features, select
 from train import (
@@ -63,6 +74,12 @@ class Sweep:
     best_single: str  # the highest mean quality on the TRAINING queries
     weights: list[WeightResult] = field(default_factory=list)
     excluded: dict[str, int] = field(default_factory=dict)
+    folds: int = 1  # 1: one held-out part (or a test file); K: K-fold, every query held out once
+
+    def describe_evaluation(self) -> str:
+        if self.folds > 1:
+            return f"{len(self.test_queries)}, each held out once in {self.folds} folds (trained on the other folds)"
+        return f"{len(self.test_queries)} (trained on {self.n_train})"
 
     def value(self, r: StrategyResult) -> float:
         return r.avg_cost if self.basis == "cost" else r.avg_latency
@@ -102,9 +119,8 @@ def evaluable_queries(table: OutcomeTable, queries: list[str], models: list[str]
 
 def run_sweep(
     train_table: OutcomeTable,
-    train_queries: list[str],
+    splits: list[tuple[list[str], list[str]]],
     test_table: OutcomeTable,
-    test_queries: list[str],
     embed,
     settings: TrainSettings,
     weights: list[float],
@@ -112,47 +128,67 @@ def run_sweep(
     tune_folds: int = DEFAULT_FOLDS,
     log=print,
 ) -> Sweep:
-    """Train at each weight on `train_queries`, evaluate on `test_queries` (never seen in training)."""
-    seen = set(train_queries)
-    overlap = [q for q in test_queries if q in seen]
-    if overlap:
-        raise DataError(f"{len(overlap)} held-out queries are also training queries: the sweep would measure memory, not routing")
+    """Train at each weight on each split's training queries and replay on its held-out queries
+    (never seen in that training). One split is a held-out part or a test file; K splits are K
+    folds, where every query is held out once and the choices of the K trainings are pooled."""
     models = train_table.models
-    queries, excluded = evaluable_queries(test_table, test_queries, models, settings.efficiency)
+    evaluated: list[tuple[list[str], list[str]]] = []
+    excluded: dict[str, int] = {}
+    for train_queries, test_queries in splits:
+        seen = set(train_queries)
+        overlap = [q for q in test_queries if q in seen]
+        if overlap:
+            raise DataError(f"{len(overlap)} held-out queries are also training queries: the sweep would measure memory, not routing")
+        queries, left_out = evaluable_queries(test_table, test_queries, models, settings.efficiency)
+        for why, n in left_out.items():
+            excluded[why] = excluded.get(why, 0) + n
+        evaluated.append((train_queries, queries))
+    queries = [q for _, held_out in evaluated for q in held_out]
     if not queries:
         detail = ", ".join(f"{n} {why}" for why, n in excluded.items()) or "none given"
         raise DataError(f"no held-out query can be evaluated ({detail}): the trade-off needs every model's {settings.efficiency}")
     for why, n in excluded.items():
         log(f"  {n} held-out queries excluded: {why}")
-    # Training and held-out queries embedded once, for every weight (and every tuning candidate).
-    _, embed = embedded_once(embed, list(dict.fromkeys(list(train_queries) + queries)))
-    features = build_features(embed(queries), [test_table.category_by_query[q] for q in queries])
+    all_train = list(dict.fromkeys(q for train_queries, _ in evaluated for q in train_queries))
+    # Training and held-out queries embedded once, for every split, weight and tuning candidate.
+    _, embed = embedded_once(embed, list(dict.fromkeys(all_train + queries)))
     quality_only = Objective(1.0, "none")
-    best_single = model_ranking(train_table.subset(train_queries), quality_only)[0][0]
+    tops = [model_ranking(train_table.subset(train_queries), quality_only)[0][0] for train_queries, _ in evaluated]
+    best_single = max(dict.fromkeys(tops), key=tops.count)  # the same in every fold, as a rule; else the most frequent
+    if len(set(tops)) > 1:
+        log(f"  the folds' training sides disagree on the best single model ({', '.join(sorted(set(tops)))}): {best_single} is used")
     singles_table = EvalTable.build(test_table, queries, models, quality_only)
     singles = [evaluate_choices(f"Always {m}", "always", [m] * len(queries), singles_table) for m in models]
-    sweep = Sweep(settings.efficiency, len(train_queries), queries, singles, best_single, excluded=excluded)
+    sweep = Sweep(settings.efficiency, len(all_train), queries, singles, best_single, excluded=excluded, folds=len(splits))
     for i, weight in enumerate(weights, 1):
         trial = dataclasses.replace(settings, quality_weight=weight)
-        if tune_budget:
-            log(f"[weight {weight:g}] tuning ({tune_folds}-fold, budget {tune_budget:.0f} s) ...")
-            trial, _ = tune(train_table, train_queries, embed, trial, train_from_table, tune_folds, tune_budget, lambda *a: None)
-        trained = train_from_table(train_table, train_queries, embed, trial)
-        if trained.objective.basis == "none":
-            raise DataError(
-                f"the training data records no {settings.efficiency}: there is no trade-off to sweep "
-                f"(try --efficiency {'latency' if settings.efficiency == 'cost' else 'cost'})"
-            )
-        table = EvalTable.build(test_table, queries, models, trained.objective)
-        results = {
-            kind: evaluate_choices(kind.upper(), "selector", select(kind, trained.artifacts[kind], features).choices, table)
-            for kind in trial.algorithms
-        }
-        ranking = [m for m, _ in trained.ranking]
-        oracle = evaluate_choices("Oracle", "oracle", oracle_choices(table, ranking), table)
-        by_category = next(r for r in evaluate_baselines(table, ranking, trained.category_models) if r.kind == "by_category")
-        by_category = dataclasses.replace(by_category, name="CATEGORY")
-        sweep.weights.append(WeightResult(weight, trial, trained.objective, results, oracle, by_category))
+        choices: dict[str, list[str]] = {kind: [] for kind in (*trial.algorithms, "oracle", "by_category")}
+        for train_queries, held_out in evaluated:
+            fold_trial = trial
+            if tune_budget:
+                log(f"[weight {weight:g}] tuning ({tune_folds}-fold, budget {tune_budget:.0f} s) ...")
+                fold_trial, _ = tune(train_table, train_queries, embed, trial, train_from_table, tune_folds, tune_budget, lambda *a: None)
+            trained = train_from_table(train_table, train_queries, embed, fold_trial)
+            if trained.objective.basis == "none":
+                raise DataError(
+                    f"the training data records no {settings.efficiency}: there is no trade-off to sweep "
+                    f"(try --efficiency {'latency' if settings.efficiency == 'cost' else 'cost'})"
+                )
+            features = build_features(embed(held_out), [test_table.category_by_query[q] for q in held_out])
+            for kind in fold_trial.algorithms:
+                choices[kind] += select(kind, trained.artifacts[kind], features).choices
+            table = EvalTable.build(test_table, held_out, models, trained.objective)
+            ranking = [m for m, _ in trained.ranking]
+            choices["oracle"] += oracle_choices(table, ranking)
+            choices["by_category"] += category_choices(table, trained.category_models, ranking[0])[0]
+        # One objective scores the pooled choices: `ref` from all the training sides (for one split,
+        # exactly the objective its selectors were trained with).
+        objective = fit_objective(train_table.subset(all_train), weight, settings.efficiency)
+        table = EvalTable.build(test_table, queries, models, objective)
+        results = {kind: evaluate_choices(kind.upper(), "selector", choices[kind], table) for kind in trial.algorithms}
+        oracle = evaluate_choices("Oracle", "oracle", choices["oracle"], table)
+        by_category = evaluate_choices("CATEGORY", "by_category", choices["by_category"], table)
+        sweep.weights.append(WeightResult(weight, fold_trial, objective, results, oracle, by_category))
         log(
             f"[{i}/{len(weights)}] weight {weight:g}: "
             + ", ".join(f"{k.upper()} quality {r.avg_quality:.4f} {settings.efficiency} {sweep.value(r):.4g}" for k, r in results.items())
@@ -184,7 +220,7 @@ def format_sweep(sweep: Sweep) -> list[str]:
     unit = UNITS[sweep.basis]
     models = [r.name[len("Always ") :] for r in sweep.single_models]
     lines = [
-        f"Held-out queries: {len(sweep.test_queries)} (trained on {sweep.n_train}); {sweep.basis} in {unit} per query",
+        f"Held-out queries: {sweep.describe_evaluation()}; {sweep.basis} in {unit} per query",
         f"{'weight':>6}  {'strategy':<8}{'quality':>9}{sweep.basis:>12}{'objective':>11}  share of queries per model",
     ]
     for w in sweep.weights:
@@ -320,7 +356,9 @@ def train_command(args: argparse.Namespace, settings: TrainSettings, kind: str) 
     """The train.py arguments that reproduce one swept point: same data, split, objective and settings."""
     argv = ["--data-file", args.data_file, "--embedding-model", args.embedding_model, "--efficiency", settings.efficiency]
     argv += ["--quality-weight", f"{settings.quality_weight:g}", "--algorithm", kind, "--seed", str(settings.seed)]
-    if not args.test_file:
+    if args.folds:
+        argv += ["--holdout", "0"]  # the figures are K-fold estimates; the set learns from every query
+    elif not args.test_file:
         argv += ["--holdout", f"{args.holdout:g}"]
     for flag in tuned_flags(settings):
         argv += flag.split(" ", 1)
@@ -350,7 +388,15 @@ def run(args: argparse.Namespace) -> int:
     table = build_outcome_table(records, report)
     for line in report.summary_lines():
         log(line)
-    if args.test_file:
+    if args.folds is not None:
+        if args.test_file or args.tune:
+            raise ValueError("--folds evaluates by K-fold on --data-file alone: it takes neither --test-file nor --tune")
+        if args.folds < 2:
+            raise ValueError(f"--folds must be at least 2, got {args.folds}")
+        test_table = table
+        fold = fold_of(table.queries, args.folds, args.seed)
+        splits = [([q for q in table.queries if fold[q] != f], [q for q in table.queries if fold[q] == f]) for f in range(args.folds)]
+    elif args.test_file:
         test_records, test_report = load_records(Path(args.test_file), strict=args.strict)
         test_table = build_outcome_table(test_records, test_report)
         train_queries = table.queries
@@ -358,11 +404,12 @@ def run(args: argparse.Namespace) -> int:
         test_queries = [q for q in test_table.queries if q not in seen]
         if len(test_queries) < len(test_table.queries):
             log(f"  {len(test_table.queries) - len(test_queries)} test queries are also in the training file: not evaluated")
+        splits = [(train_queries, test_queries)]
     else:
         test_table = table
-        train_queries, test_queries = split_queries(table.queries, args.holdout, args.seed)
-    if not test_queries:
-        raise DataError("no held-out query: give --holdout > 0 or --test-file")
+        splits = [split_queries(table.queries, args.holdout, args.seed)]
+    if not any(test_queries for _, test_queries in splits):
+        raise DataError("no held-out query: give --holdout > 0, --folds or --test-file")
     settings = settings_from_args(args)
     embedder = make_embedder(
         args.embedding_model,
@@ -375,14 +422,15 @@ def run(args: argparse.Namespace) -> int:
     )
     log(f"Sweeping quality weights {', '.join(f'{w:g}' for w in weights)} ({settings.efficiency} basis, {embedder.model_id})")
     sweep = run_sweep(
-        table, train_queries, test_table, test_queries, embedder.embed, settings, weights,
+        table, splits, test_table, embedder.embed, settings, weights,
         args.tune_budget if args.tune else None, args.tune_folds, log,
     )  # fmt: skip
     summaries = summarise(sweep)
     for line in format_sweep(sweep) + format_summary(sweep, summaries):
         log(line)
     result = sweep_to_json(sweep, summaries)
-    result.update({"data_file": args.data_file, "test_file": args.test_file, "holdout": None if args.test_file else args.holdout})
+    held_out = None if args.test_file or args.folds else args.holdout
+    result.update({"data_file": args.data_file, "test_file": args.test_file, "holdout": held_out, "folds": args.folds})
     result["embedding_model"] = embedder.model_id
     status = 0
     if args.target_quality is not None or args.target_cost is not None:
@@ -432,7 +480,7 @@ def run(args: argparse.Namespace) -> int:
         path.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
         log(f"Wrote {path}")
     if args.plot:
-        plot_sweep(sweep, Path(args.plot), f"{Path(args.data_file).name}: {len(sweep.test_queries)} held-out queries, {embedder.model_id}")
+        plot_sweep(sweep, Path(args.plot), f"{Path(args.data_file).name}: {sweep.describe_evaluation()}, {embedder.model_id}")
         log(f"Wrote {args.plot}")
     return status
 
@@ -447,6 +495,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--data-file", required=True, help="benchmark JSONL with cost (or latency) per (query, model)")
     p.add_argument("--test-file", help="evaluate on this file instead of a held-out part of --data-file")
     p.add_argument("--holdout", type=float, default=0.2, help="fraction of --data-file's queries held out (default 0.2)")
+    p.add_argument("--folds", type=int, help="K-fold instead of one held-out part: every query held out once")
     p.add_argument("--weights", default=",".join(f"{w:g}" for w in DEFAULT_WEIGHTS), help="quality weights to sweep")
     add_efficiency_argument(p)
     add_selector_arguments(p)

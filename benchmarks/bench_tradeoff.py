@@ -112,9 +112,8 @@ def bench_sweep(train_table, test_table, embedder) -> None:
     started = time.perf_counter()
     sweep = run_sweep(
         train_table,
-        train_table.queries,
+        [(train_table.queries, [q for q in test_table.queries if q not in set(train_table.queries)])],  # the 119 seen ones are not held out
         test_table,
-        [q for q in test_table.queries if q not in set(train_table.queries)],  # the 119 seen ones are not held out
         embedder.embed,
         settings,
         list(DEFAULT_WEIGHTS),

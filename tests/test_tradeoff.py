@@ -184,3 +184,46 @@ def test_tune_at_each_weight_chooses_settings_from_the_training_side(tmp_path, m
     weights = json.loads(report.read_text())["weights"]
     # On topical data one cluster (always the best single model) never wins cross-validation.
     assert all(w["settings"]["kmeans_clusters"] > 1 for w in weights)
+
+
+def test_k_fold_holds_every_query_out_once_and_never_trains_on_it(tmp_path, minilm_embedder, capsys):
+    # Fold 0's queries are the only `math` ones and only `b` answers them; `a` answers every other
+    # query. Trained without fold 0, neither the category table (math unseen: the best single model,
+    # `a`) nor a k=1 KNN (nearest training query: an `a` one) can send a fold-0 query to `b`; trained
+    # with it, both would.
+    from data_loader import fold_of
+
+    texts = [f"How do I grow tomatoes in garden bed number {i}?" for i in range(40)]
+    fold = fold_of(texts, 4, 42)
+    n0 = sum(f == 0 for f in fold.values())
+    assert 0 < n0 < 40
+    rows = [
+        {"query": t, "model_name": m, "performance": float(m == ("b" if fold[t] == 0 else "a")), "cost": 0.001,
+         "category": "math" if fold[t] == 0 else "other"}
+        for t in texts
+        for m in ("a", "b")
+    ]  # fmt: skip
+    data = write_jsonl(tmp_path / "garden.jsonl", rows)
+    report, out = tmp_path / "s.json", tmp_path / "models"
+    argv = sweep_args(tmp_path, data, "--folds", "4", "--weights", "1", "--algorithm", "knn", "--knn-k", "1", "--knn-smoothing", "1")
+    assert tradeoff.main(argv + ["--output-json", str(report), "--target-quality", "0.5", "--output-dir", str(out)]) == 0
+    result = json.loads(report.read_text())
+    assert result["n_test_queries"] == 40 and result["folds"] == 4 and result["holdout"] is None
+    strategies = {r["name"]: r for r in result["weights"][0]["strategies"]}
+    assert strategies["KNN"]["selection_counts"] == {"a": 40, "b": 0}
+    assert strategies["CATEGORY"]["selection_counts"] == {"a": 40, "b": 0}
+    assert strategies["KNN"]["avg_quality"] == pytest.approx((40 - n0) / 40)
+    assert strategies["Oracle"]["avg_quality"] == 1.0
+    printed = capsys.readouterr().out
+    assert "Held-out queries: 40, each held out once in 4 folds" in printed
+    # The set is then trained on every query: the figures were K-fold estimates.
+    assert "--holdout 0 " in result["target"]["command"]
+    meta = json.loads((out / "knn_model.json").read_text())["metadata"]
+    assert json.loads(meta["n_train_queries"]) == 40
+
+
+@pytest.mark.parametrize("extra, message", [(["--folds", "1"], "--folds must be at least 2"), (["--folds", "3", "--tune"], "neither")])
+def test_k_fold_refuses_what_it_cannot_do(tmp_path, capsys, extra, message):
+    data = write_jsonl(tmp_path / "priced.jsonl", priced_rows())
+    assert tradeoff.main(sweep_args(tmp_path, data, *extra)) == 1
+    assert message in capsys.readouterr().err
