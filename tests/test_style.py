@@ -2,6 +2,8 @@
 
 import shutil
 import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 from conftest import ROOT
@@ -9,7 +11,8 @@ from conftest import ROOT
 
 @pytest.mark.parametrize("command", [["check", "."], ["format", "--check", "."]])
 def test_ruff(command):
-    ruff = shutil.which("ruff")
+    beside_python = Path(sys.executable).parent / "ruff"  # a virtualenv used without activating it
+    ruff = shutil.which("ruff") or (str(beside_python) if beside_python.exists() else None)
     if ruff is None:
         pytest.skip("ruff is not installed (pip install -r requirements-test.txt)")
     done = subprocess.run([ruff, *command], cwd=ROOT, capture_output=True, text=True)
