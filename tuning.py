@@ -190,8 +190,8 @@ def tune(
                 if len(baselines["oracle"]) < len(fold_data):  # once per fold
                     ranking = [m for m, _ in trained.ranking]
                     by_kind = {r.kind: r for r in evaluate_baselines(eval_table, ranking, trained.category_models)}
-                    for name, results in baselines.items():
-                        results.append(by_kind[name])
+                    for name, per_fold in baselines.items():
+                        per_fold.append(by_kind[name])
             results_by_candidate.append((params, fold_results))
             done += 1
             estimate = Estimate.of(fold_results)
