@@ -229,6 +229,8 @@ def test_each_category_gets_its_best_mean_model_ties_by_ranking():
     ranking = [("b", 0.6), ("a", 0.5)]
     assert category_models(table, quality, ranking) == {"history": "b", "law": "b", "math": "a", "other": "a"}
     assert category_models(table, quality, [("a", 1.0), ("b", 0.0)])["law"] == "a"  # the tie follows the ranking
+    assert category_models(table, quality, [("b", 0.6)])["law"] == "b"  # a ranked model before an unranked one
+    assert category_models(table, quality, [])["law"] == "a"  # no ranking: by name
 
 
 def test_the_split_and_the_folds_are_fixed_by_hashes():
