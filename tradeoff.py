@@ -52,6 +52,7 @@ from tuning import DEFAULT_FOLDS, SETTING_OF, embedded_once, tune
 from tuning import describe as describe_params
 
 DEFAULT_WEIGHTS = (1.0, 0.95, 0.9, 0.85, 0.8, 0.7, 0.5)
+DEFAULT_HOLDOUT = 0.2
 UNITS = {"cost": "USD", "latency": "s"}
 
 
@@ -388,6 +389,10 @@ def run(args: argparse.Namespace) -> int:
     table = build_outcome_table(records, report)
     for line in report.summary_lines():
         log(line)
+    if args.holdout is not None and (args.folds is not None or args.test_file):
+        raise ValueError("--holdout splits --data-file itself: it does not go with --folds or --test-file")
+    if args.holdout is None:
+        args.holdout = DEFAULT_HOLDOUT
     if args.folds is not None:
         if args.test_file or args.tune:
             raise ValueError("--folds evaluates by K-fold on --data-file alone: it takes neither --test-file nor --tune")
@@ -494,7 +499,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--data-file", required=True, help="benchmark JSONL with cost (or latency) per (query, model)")
     p.add_argument("--test-file", help="evaluate on this file instead of a held-out part of --data-file")
-    p.add_argument("--holdout", type=float, default=0.2, help="fraction of --data-file's queries held out (default 0.2)")
+    p.add_argument("--holdout", type=float, help=f"fraction of --data-file's queries held out (default {DEFAULT_HOLDOUT:g})")
     p.add_argument("--folds", type=int, help="K-fold instead of one held-out part: every query held out once")
     p.add_argument("--weights", default=",".join(f"{w:g}" for w in DEFAULT_WEIGHTS), help="quality weights to sweep")
     add_efficiency_argument(p)

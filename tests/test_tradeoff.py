@@ -222,7 +222,15 @@ def test_k_fold_holds_every_query_out_once_and_never_trains_on_it(tmp_path, mini
     assert json.loads(meta["n_train_queries"]) == 40
 
 
-@pytest.mark.parametrize("extra, message", [(["--folds", "1"], "--folds must be at least 2"), (["--folds", "3", "--tune"], "neither")])
+@pytest.mark.parametrize(
+    "extra, message",
+    [
+        (["--folds", "1"], "--folds must be at least 2"),
+        (["--folds", "3", "--tune"], "neither"),
+        (["--folds", "3", "--holdout", "0.3"], "--holdout splits --data-file itself"),
+        (["--test-file", "t.jsonl", "--holdout", "0.3"], "--holdout splits --data-file itself"),
+    ],
+)
 def test_k_fold_refuses_what_it_cannot_do(tmp_path, capsys, extra, message):
     data = write_jsonl(tmp_path / "priced.jsonl", priced_rows())
     assert tradeoff.main(sweep_args(tmp_path, data, *extra)) == 1
