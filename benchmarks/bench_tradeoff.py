@@ -23,9 +23,9 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from data_loader import OutcomeTable, build_outcome_table, load_records  # noqa: E402
+from data_loader import Objective, OutcomeTable, build_outcome_table, category_models, load_records, model_ranking  # noqa: E402
 from embeddings import Embedder  # noqa: E402
-from evaluation import EvalTable, evaluate_baselines, evaluate_choices  # noqa: E402
+from evaluation import EvalTable, category_choices, evaluate_baselines, evaluate_choices  # noqa: E402
 from models import build_features, select  # noqa: E402
 from tradeoff import DEFAULT_WEIGHTS, run_sweep  # noqa: E402
 from train import TrainSettings, train_from_table  # noqa: E402
@@ -54,7 +54,7 @@ def bench_tune(train_table, test_table, embedder) -> None:
         print(f"  {kind:<7} {json.dumps(params):<32} test quality {result.avg_quality:.4f} on {len(test_q)} queries")
     print(f"  best single (chosen on train) {baselines['best_single'].avg_quality:.4f}, Oracle {baselines['oracle'].avg_quality:.4f}")
     print(f"  best per category (the router's category; chosen on train) {baselines['by_category'].avg_quality:.4f}")
-    on_train, on_test = task_router_references(table)
+    on_train, on_test = task_router_references(train_table, test_table, table)
     print(
         f"  references a router cannot reach, for scale (the data's task_name, unknown at serving time): each task's "
         f"best model on the train file {on_train:.4f}; each task's best model chosen on the test file itself {on_test:.4f}"
@@ -65,36 +65,27 @@ def bench_tune(train_table, test_table, embedder) -> None:
         print(f"  budget spent before the end of the grid: {', '.join(report.out_of_budget)}")
 
 
-def task_router_references(table: EvalTable) -> tuple[float, float]:
+def task_router_references(train_table: OutcomeTable, test_table: OutcomeTable, table: EvalTable) -> tuple[float, float]:
     """Mean test quality when every query goes to its task's best model, the task taken from the
     data's `task_name` (which the router never sees): chosen on the train file, and on the test
-    file itself. The second bounds what routing by task alone could reach on these queries."""
+    file itself. The second bounds what routing by task alone could reach on these queries.
+    Routing by task is routing by category with the task as the category: `category_models`."""
 
-    def by_query(path: Path) -> dict[str, str]:
+    def task_of(path: Path) -> dict[str, str]:  # the loader keeps no task_name: read it from the lines
         with path.open(encoding="utf-8") as f:
             return {row["query"]: row["task_name"] for row in map(json.loads, f)}
 
-    def best_per_task(task_of: dict[str, str], quality: dict[tuple[str, str], list[float]]) -> dict[str, str]:
-        tasks = set(task_of.values())
-        return {t: max(table.models, key=lambda m: (np.mean(quality.get((t, m), [0.0])), m)) for t in tasks}
+    quality_only = Objective(1.0, "none")
+    test_tasks = task_of(DATA / "llmrouter-9models.test.jsonl")
+    by_task = dataclasses.replace(table, categories=[test_tasks[q] for q in table.queries])
 
-    train_rows = [json.loads(line) for line in (DATA / "llmrouter-9models.train.jsonl").open(encoding="utf-8")]
-    train_quality: dict[tuple[str, str], list[float]] = {}
-    train_task = {}
-    for row in train_rows:
-        train_task[row["query"]] = row["task_name"]
-        train_quality.setdefault((row["task_name"], row["model_name"]), []).append(float(row["performance"]))
-    test_task = by_query(DATA / "llmrouter-9models.test.jsonl")
-    test_quality: dict[tuple[str, str], list[float]] = {}
-    for i, q in enumerate(table.queries):
-        for j, m in enumerate(table.models):
-            test_quality.setdefault((test_task[q], m), []).append(table.quality[i, j])
-    index = {m: j for j, m in enumerate(table.models)}
+    def mean_quality(source: OutcomeTable, tasks: dict[str, str]) -> float:
+        tasked = OutcomeTable(source.outcomes_by_query, tasks, source.models)
+        ranking = model_ranking(tasked, quality_only)
+        choices, _ = category_choices(by_task, category_models(tasked, quality_only, ranking), ranking[0][0])
+        return evaluate_choices("task", "by_category", choices, by_task).avg_quality
 
-    def mean_quality(best: dict[str, str]) -> float:
-        return float(np.mean([table.quality[i, index[best[test_task[q]]]] for i, q in enumerate(table.queries)]))
-
-    return mean_quality(best_per_task(train_task, train_quality)), mean_quality(best_per_task(test_task, test_quality))
+    return mean_quality(train_table, task_of(DATA / "llmrouter-9models.train.jsonl")), mean_quality(test_table, test_tasks)
 
 
 def with_list_price_cost(table: OutcomeTable) -> OutcomeTable:
