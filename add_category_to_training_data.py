@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Give every query the category the running semantic router's classifier assigns to it.
+"""Give every query the category the running semantic router serves for it, and its decision.
 
 At serving time the router appends the one-hot of ITS category to the query's embedding; a
 selector trained on other labels (task names, hand labels, nothing at all) sees other features
@@ -8,11 +8,16 @@ than the router will send it. Run this between benchmark.py and train.py:
     python add_category_to_training_data.py --vsr-url http://localhost:8080 \\
         --input benchmark_output.jsonl --output benchmark_output.categorised.jsonl
 
-Each unique query is classified once (the batch endpoint when the router has it, else single
-requests; retried with backoff). Every input line is written, in order, with the router's
-`category` (canonicalised to the 14 slots), `category_confidence`, and the previous category as
+Each unique user message (`prompt` when benchmark.py recorded it, else `query`) is sent once to
+`POST /api/v1/classify/intent` (retried with backoff). Every input line is written, in order,
+with the category the router serves (`router_api.serving_category`: the first `domain:` rule of
+the matched decision, "" when it matched on none, the classifier's domain when no decision
+matched; exactly as the router spelled it, never canonicalised), `decision` (the matched
+decision, null when none), `category_confidence`, and the previous category as
 `source_category`. A query the router could not classify keeps its category and gets
-`category_error`; the exit code is then 1. A killed run resumes without asking again what it has.
+`category_error`; the exit code is then 1. A router that answers placeholders (no classifier
+configured) or mostly categories outside the runtime's 14 slots is refused with exit code 3
+unless --accept-suspect is given. A killed run resumes without asking again what it has.
 """
 
 from __future__ import annotations
@@ -28,13 +33,25 @@ from data_loader import (
     CATEGORIES,
     DataError,
     bad_lines_message,
-    canonical_category,
     iter_jsonl_lines,
     parse_query_line,
+    runtime_category,
     write_file_atomically,
 )
 from llm_benchmark import RetryPolicy
-from router_api import DEFAULT_ROUTER_URL, Classification, ClassifyOutcome, RouterUnavailable, classify_queries, require_router
+from router_api import (
+    DEFAULT_ROUTER_URL,
+    TOKEN_ENV,
+    Classification,
+    ClassifyOutcome,
+    RouterUnavailable,
+    classify_queries,
+    require_router,
+    router_token,
+)
+
+SUSPECT_EXIT = 3
+PLACEHOLDER_CONFIDENCE = 0.5  # the router's placeholder answer: `general` at 0.5 for every text
 
 
 def read_input(path: Path) -> list[dict]:
@@ -53,6 +70,12 @@ def read_input(path: Path) -> list[dict]:
     return rows
 
 
+def sent_text(row: dict) -> str:
+    """The user message the router will see for this line: benchmark.py's `prompt`, else `query`."""
+    prompt = row.get("prompt")
+    return prompt if isinstance(prompt, str) and prompt.strip() else row["query"]
+
+
 def progress_path(output: Path) -> Path:
     return output.with_name(output.name + ".progress.jsonl")
 
@@ -64,79 +87,114 @@ def load_progress(path: Path) -> dict[str, Classification]:
         for raw in path.read_bytes().split(b"\n"):
             try:
                 obj = json.loads(raw)
-                done[obj["query"]] = Classification(str(obj["category"]), obj.get("confidence"))
+                category, decision, confidence = obj["category"], obj.get("decision"), obj.get("confidence")
+                if not isinstance(category, str) or not isinstance(decision, (str, type(None))):
+                    continue
+                done[obj["text"]] = Classification(category, confidence if isinstance(confidence, (int, float)) else None, decision)
             except (ValueError, KeyError, TypeError):
                 continue
     return done
 
 
 def relabel(rows: list[dict], results: dict[str, Classification], errors: dict[str, str]) -> list[dict]:
-    """The rows with the router's categories; `source_category` keeps the first label ever seen."""
+    """The rows with the router's categories and decisions; `source_category` keeps the first label ever seen."""
     out = []
     for row in rows:
         row = dict(row)
         previous = row.get("category")
         row.setdefault("source_category", previous)
-        result = results.get(row["query"])
+        text = sent_text(row)
+        result = results.get(text)
         if result is None:
-            row["category_error"] = errors.get(row["query"], "not classified")
+            row["category_error"] = errors.get(text, "not classified")
         else:
-            canonical, _ = canonical_category(result.category)
-            row["category"] = canonical
+            row["category"] = result.category  # exactly as the router serves it: the runtime's lookup is exact
+            row["decision"] = result.decision
             row["category_confidence"] = result.confidence
-            if result.category != canonical:
-                row["router_category"] = result.category
+            row.pop("router_category", None)  # written by earlier versions, which canonicalised
             row.pop("category_error", None)
         out.append(row)
     return out
 
 
+def suspect_answers(results: dict[str, Classification]) -> list[str]:
+    """Why these answers are not a category the router serves, one reason a line ([] when fine)."""
+    if not results:
+        return []
+    n = len(results)
+    reasons = []
+    placeholders = sum(r.placeholder for r in results.values())
+    if placeholders:
+        reasons.append(
+            f'{placeholders} of {n} answers are the router\'s placeholder (routing_decision "placeholder_response"): '
+            "it has no classifier configured, so its categories say nothing about the queries"
+        )
+    categories = {r.category for r in results.values()}
+    if not placeholders and n > 1 and len(categories) == 1 and all(r.confidence == PLACEHOLDER_CONFIDENCE for r in results.values()):
+        reasons.append(f"all {n} answers are {next(iter(categories))!r} at confidence 0.5: the router's placeholder, not a classifier")
+    outside = Counter(r.category for r in results.values() if r.category and r.category not in CATEGORIES)
+    if sum(outside.values()) * 2 > n:
+        named = ", ".join(f"{c!r} ({k})" for c, k in outside.most_common(5))
+        reasons.append(
+            f"{sum(outside.values())} of {n} categories are not among the runtime's 14 slots (lookup exact and "
+            f"case-sensitive), so they all take 'other': {named}. Check the router's domain names"
+        )
+    return reasons
+
+
 def summary_lines(rows: list[dict], results: dict[str, Classification], errors: dict[str, str]) -> list[str]:
     first_row = {}
     for row in rows:
-        first_row.setdefault(row["query"], row)
-    distribution = Counter(canonical_category(r.category)[0] for r in results.values())
+        first_row.setdefault(sent_text(row), row)
+    served = Counter(r.category for r in results.values())
+    decisions = Counter(r.decision for r in results.values())
     changed = Counter()
-    for query, result in results.items():
-        row = first_row[query]
-        before = canonical_category(row.get("source_category", row.get("category")))[0]
-        after = canonical_category(result.category)[0]
+    for text, result in results.items():
+        row = first_row[text]
+        before = runtime_category(row.get("source_category", row.get("category")))[0]
+        after = runtime_category(result.category)[0]
         if before != after:
             changed[(before, after)] += 1
     n = len(first_row)
-    lines = [f"{'Category':<20}{'Queries':>9}{'Share':>9}"]
-    for category in CATEGORIES:
-        if distribution[category]:
-            lines.append(f"{category:<20}{distribution[category]:>9}{100 * distribution[category] / n:>8.1f}%")
+    lines = [f"{'Category (as served)':<28}{'Slot':<18}{'Queries':>9}{'Share':>9}"]
+    for category, count in served.most_common():
+        slot = runtime_category(category)[0]
+        lines.append(f"{category or '(none: no domain rule)':<28}{slot:<18}{count:>9}{100 * count / n:>8.1f}%")
+    if any(decisions):
+        lines.append("Decisions: " + ", ".join(f"{d or '(none matched)'} {k}" for d, k in decisions.most_common()))
     total_changed = sum(changed.values())
-    lines.append(f"Changed category: {total_changed} of {n} queries ({100 * total_changed / n:.1f}%)")
+    lines.append(f"Changed slot: {total_changed} of {n} queries ({100 * total_changed / n:.1f}%)")
     for (before, after), count in changed.most_common(5):
         lines.append(f"  {before} -> {after}: {count}")
     if errors:
         lines.append(f"Unclassified: {len(errors)} queries kept their previous category (marked `category_error`)")
-        lines.append(f"  e.g. {next(iter(errors.values()))}")
     return lines
 
 
 def categorise_file(
     input_path: Path,
     output_path: Path,
-    url: str,
-    batch_size: int = 32,
+    url: str = DEFAULT_ROUTER_URL,
     concurrency: int = 8,
     policy: RetryPolicy | None = None,
     progress: bool = True,
     log=print,
-) -> ClassifyOutcome:
+    model: str | None = None,
+    token: str | None = None,
+    accept_suspect: bool = False,
+) -> tuple[ClassifyOutcome, list[str]]:
+    """Classify, write the output, and return (outcome, suspect reasons). With suspect reasons
+    and not `accept_suspect`, nothing is written: the answers received stay in the progress file."""
     rows = read_input(input_path)
     require_router(url)
-    unique = list(dict.fromkeys(row["query"] for row in rows))
+    unique = list(dict.fromkeys(sent_text(row) for row in rows))
     partial = progress_path(output_path)
     known = load_progress(partial)
-    todo = [q for q in unique if q not in known]
+    todo = [t for t in unique if t not in known]
     if known:
         log(f"Resuming: {len(unique) - len(todo)} of {len(unique)} queries already classified ({partial})")
-    log(f"Classifying {len(todo)} unique queries ({len(rows)} lines) with the router at {url}")
+    asked = f" (request model {model!r})" if model else ""
+    log(f"Classifying {len(todo)} unique queries ({len(rows)} lines) with the router at {url}{asked}")
     bar = None
     if progress and todo:
         from tqdm import tqdm
@@ -147,23 +205,29 @@ def categorise_file(
         with partial.open("a", encoding="utf-8") as sink:
 
             def keep(text: str, result: Classification) -> None:  # as it arrives: a killed run loses nothing
-                sink.write(json.dumps({"query": text, "category": result.category, "confidence": result.confidence}) + "\n")
+                if result.placeholder:
+                    return  # never reused: the next run, on a configured router, asks again
+                line = {"text": text, "category": result.category, "confidence": result.confidence, "decision": result.decision}
+                sink.write(json.dumps(line, ensure_ascii=False) + "\n")
                 sink.flush()
 
-            outcome = asyncio.run(classify_queries(url, todo, batch_size, concurrency, policy, keep, bar.update if bar else None))
+            outcome = asyncio.run(classify_queries(url, todo, concurrency, policy, keep, bar.update if bar else None, model, token))
     finally:
         if bar is not None:
             bar.close()
-    outcome.results = {**{q: known[q] for q in unique if q in known}, **outcome.results}
+    outcome.results = {**{t: known[t] for t in unique if t in known}, **outcome.results}
+    reasons = suspect_answers(outcome.results)
+    for line in summary_lines(rows, outcome.results, outcome.errors):
+        log(line)
+    if reasons and not accept_suspect:
+        return outcome, reasons
     output_path.parent.mkdir(parents=True, exist_ok=True)
     lines = relabel(rows, outcome.results, outcome.errors)
     write_file_atomically(output_path, "".join(json.dumps(row, ensure_ascii=False) + "\n" for row in lines).encode("utf-8"))
     if not outcome.errors:
         partial.unlink(missing_ok=True)  # everything is in the output now
-    log(f"Wrote {output_path} ({len(rows)} lines; {'batch endpoint' if outcome.mode == 'batch' else 'single requests'})")
-    for line in summary_lines(rows, outcome.results, outcome.errors):
-        log(line)
-    return outcome
+    log(f"Wrote {output_path} ({len(rows)} lines)")
+    return outcome, reasons
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -171,7 +235,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--vsr-url", default=DEFAULT_ROUTER_URL, help=f"the semantic router's API (default {DEFAULT_ROUTER_URL})")
     p.add_argument("--input", required=True, help="benchmark output or query JSONL (each line has `query`)")
     p.add_argument("--output", required=True, help="JSONL to write (may be --input itself: replaced atomically at the end)")
-    p.add_argument("--batch-size", type=int, default=32, help="texts per batch request (default 32)")
+    p.add_argument("--model", help="the request `model` field to send (a router with recipes picks its classifier by it)")
+    p.add_argument(
+        "--router-token", help=f"bearer token for the router's API (default ${TOKEN_ENV}; the variable keeps it out of your shell history)"
+    )
+    p.add_argument("--accept-suspect", action="store_true", help="write placeholder or out-of-slot categories anyway")
     p.add_argument("--concurrency", type=int, default=8, help="requests in flight at most (default 8)")
     p.add_argument("--timeout", type=float, default=60.0, help="seconds per request attempt (default 60)")
     p.add_argument("--retries", type=int, default=3, help="retries after a failed attempt (default 3)")
@@ -182,13 +250,21 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    if args.batch_size < 1 or args.concurrency < 1:
-        print("error: --batch-size and --concurrency must be at least 1", file=sys.stderr)
+    if args.concurrency < 1:
+        print("error: --concurrency must be at least 1", file=sys.stderr)
         return 2
     policy = RetryPolicy(timeout=args.timeout, retries=args.retries, backoff=args.backoff, max_backoff=10.0)
     try:
-        outcome = categorise_file(
-            Path(args.input), Path(args.output), args.vsr_url, args.batch_size, args.concurrency, policy, not args.no_progress
+        outcome, reasons = categorise_file(
+            Path(args.input),
+            Path(args.output),
+            args.vsr_url,
+            args.concurrency,
+            policy,
+            not args.no_progress,
+            model=args.model,
+            token=router_token(args.router_token),
+            accept_suspect=args.accept_suspect,
         )
     except (DataError, RouterUnavailable) as exc:
         print(f"error: {exc}", file=sys.stderr)
@@ -196,6 +272,18 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("\ninterrupted: classifications so far are kept; run the same command again to resume", file=sys.stderr)
         return 130
+    if reasons:
+        verdict = "written anyway (--accept-suspect)" if args.accept_suspect else "NOT written"
+        print(f"\nERROR: these are not the categories the router serves; {args.output} {verdict}:", file=sys.stderr)
+        for reason in reasons:
+            print(f"  - {reason}", file=sys.stderr)
+        if not args.accept_suspect:
+            print(
+                f"Configure the router's classifier and decisions (or pass --model for a router with recipes), delete "
+                f"{progress_path(Path(args.output))} and run again; --accept-suspect writes these answers as they are.",
+                file=sys.stderr,
+            )
+            return SUSPECT_EXIT
     if outcome.errors:
         print(f"{len(outcome.errors)} queries could not be classified: run the same command again to retry them", file=sys.stderr)
         return 1

@@ -62,24 +62,31 @@ def _category_key(name: str) -> str:
     return re.sub(r"[\s_]+", " ", name.strip().lower())
 
 
-_CANONICAL_BY_KEY = {_category_key(c): c for c in CATEGORIES}
+_SLOT_BY_KEY = {_category_key(c): c for c in CATEGORIES}
 
 
-def canonical_category(raw: object) -> tuple[str, str]:
-    """Map a raw category to a runtime category name and say how: exact|canonicalised|other|missing.
+def runtime_category(raw: object) -> tuple[str, str]:
+    """The slot the runtime gives a category string, and how: exact | other | missing.
 
-    `Computer_Science` -> `computer science` (canonicalised); `engineering` -> `other`, exactly as
-    the runtime would treat it; a missing category is `unknown`, the runtime's own slot for it.
+    The router's lookup is an exact, case-sensitive map (../shared/docs/router-artifacts.md,
+    "Feature vector"): `Computer_Science`, `Math` and `engineering` all take `other`, and so does a
+    missing or empty category (the runtime never produces `unknown` for a request without one).
+    Nothing is guessed here: a near miss is only named, by `slot_hint`, so the user can fix the data.
     """
-    if raw is None or (isinstance(raw, str) and not raw.strip()):
-        return "unknown", "missing"
-    name = str(raw)
-    if name in CATEGORIES:
-        return name, "exact"
-    canonical = _CANONICAL_BY_KEY.get(_category_key(name))
-    if canonical is not None:
-        return canonical, "canonicalised"
+    if raw is None or raw == "":
+        return OTHER_CATEGORY, "missing"
+    if isinstance(raw, str) and raw in CATEGORIES:
+        return raw, "exact"
     return OTHER_CATEGORY, "other"
+
+
+def slot_hint(raw: object) -> str | None:
+    """The slot a label that takes `other` was probably meant for (`Computer_Science` -> `computer
+    science`), for the load report only: the runtime does not make this guess."""
+    if not isinstance(raw, str):
+        return None
+    slot = _SLOT_BY_KEY.get(_category_key(raw))
+    return slot if slot is not None and slot != raw else None
 
 
 def category_one_hot(category: str) -> list[float]:
@@ -108,6 +115,8 @@ class Record:
     error: str | None = None
     prompt_tokens: int | None = None
     completion_tokens: int | None = None
+    prompt: str | None = None  # the user message exactly as benchmark.py sent it (choices appended, when stored apart)
+    decision: str | None = None  # the router decision the query matched (add_category_to_training_data.py)
     extra: dict = field(default_factory=dict)
 
     @property
@@ -126,8 +135,7 @@ class LoadReport:
     unscored: int = 0
     superseded_errors: int = 0
     duplicates: list[tuple[int, str]] = field(default_factory=list)
-    categories_canonicalised: Counter = field(default_factory=Counter)
-    categories_to_other: Counter = field(default_factory=Counter)
+    categories_to_other: Counter = field(default_factory=Counter)  # label -> lines: not a slot name, the runtime uses `other`
     categories_missing: int = 0
     sha256: str = ""  # of the file's bytes, to tie artifacts to the exact data they came from
 
@@ -149,13 +157,22 @@ class LoadReport:
             out.append(f"  {len(self.duplicates)} duplicate (query, model) lines, the last one wins:")
             for line, reason in self.duplicates[:max_listed]:
                 out.append(f"    line {line}: {reason}")
-        for raw, n in sorted(self.categories_canonicalised.items()):
-            out.append(f"  category {raw!r} canonicalised to {canonical_category(raw)[0]!r} on {n} lines")
-        for raw, n in sorted(self.categories_to_other.items()):
-            out.append(f"  category {raw!r} is not a runtime category: {n} lines use the 'other' slot")
+        for raw, n in sorted(self.categories_to_other.items(), key=lambda kv: str(kv[0])):
+            hint = slot_hint(raw)
+            meant = f" (the lookup is exact and case-sensitive: not {hint!r})" if hint else ""
+            out.append(f"  category {raw!r} on {n} lines is not one of the router's 14 slots: the 'other' slot{meant}")
         if self.categories_missing:
-            out.append(f"  {self.categories_missing} lines without category: 'unknown' slot")
+            out.append(f"  {self.categories_missing} lines without category: the 'other' slot, as the router gives them")
+        if self.categories_to_other or self.categories_missing:
+            out.append(f"  the router's own categories fix this: {categorise_command(self.path)}")
         return out
+
+
+def categorise_command(path: str | Path) -> str:
+    """The command that gives every line of `path` the category the router serves."""
+    path = Path(path)
+    output = path.with_name(path.name.removesuffix(".jsonl") + ".categorised.jsonl")
+    return f"python add_category_to_training_data.py --vsr-url http://localhost:8080 --input {path} --output {output}"
 
 
 def _number(value: object) -> float | None:
@@ -204,7 +221,13 @@ def _parse_line(raw: str, line_number: int) -> Record:
         if raw_value is not None and (_number(raw_value) is None or raw_value < 0):
             raise DataError(f"field '{name}' must be a non-negative number, got {raw_value!r}")
         tokens[name] = None if raw_value is None else int(raw_value)
-    known = {"query", "model_name", "performance", "response_time", "cost", "category", "error"}
+    prompt = obj.get("prompt")
+    if prompt is not None and (not isinstance(prompt, str) or not prompt.strip()):
+        raise DataError(f"field 'prompt' (the user message benchmark.py sent) must be a non-empty string, got {prompt!r}")
+    decision = obj.get("decision")
+    if decision is not None and not isinstance(decision, str):
+        raise DataError(f"field 'decision' (the router's matched decision) must be a string, got {decision!r}")
+    known = {"query", "model_name", "performance", "response_time", "cost", "category", "error", "prompt", "decision"}
     known |= set(tokens)
     return Record(
         query=query,
@@ -212,9 +235,11 @@ def _parse_line(raw: str, line_number: int) -> Record:
         performance=performance,
         response_time=timings["response_time"],
         cost=timings["cost"],
-        category=obj.get("category"),  # canonicalised by the caller, which counts it
+        category=obj.get("category"),  # mapped to its runtime slot by the caller, which counts it
         line_number=line_number,
         error=error,
+        prompt=prompt,
+        decision=decision or None,
         extra={k: v for k, v in obj.items() if k not in known},
         **tokens,
     )
@@ -299,12 +324,11 @@ def load_records(path: str | Path, strict: bool = False) -> tuple[list[Record], 
             report.problems.append((line_number, str(exc)))
             continue
         raw_category = record.category
-        record.category, how = canonical_category(raw_category)
-        if how == "canonicalised":
-            report.categories_canonicalised[raw_category] += 1
-        elif how == "other":
+        record.category, how = runtime_category(raw_category)
+        if how == "other":
             report.categories_to_other[raw_category] += 1
-        elif how == "missing":
+        elif how == "missing" and not (raw_category == "" and record.decision is not None):
+            # "" with a decision is the router's own answer (a decision without a domain rule), not a gap
             report.categories_missing += 1
         records.append(record)
     report.sha256 = digest.hexdigest()
@@ -333,10 +357,17 @@ class OutcomeTable:
     category_by_query: dict[str, str]
     models: list[str]  # every model with at least one scored outcome, sorted
     category_conflicts: int = 0
+    prompt_by_query: dict[str, str] = field(default_factory=dict)  # only queries whose lines carry `prompt`
+    decision_by_query: dict[str, str] = field(default_factory=dict)  # only queries whose lines carry `decision`
 
     @property
     def queries(self) -> list[str]:
         return list(self.outcomes_by_query)
+
+    def texts(self, queries: Iterable[str]) -> list[str]:
+        """The text the router embeds for each query: the user message benchmark.py sent
+        (`prompt`) when the data records it, else the query itself."""
+        return [self.prompt_by_query.get(q, q) for q in queries]
 
     def subset(self, queries: Iterable[str]) -> "OutcomeTable":
         keep = [q for q in queries if q in self.outcomes_by_query]
@@ -344,6 +375,8 @@ class OutcomeTable:
             {q: self.outcomes_by_query[q] for q in keep},
             {q: self.category_by_query[q] for q in keep},
             list(self.models),
+            prompt_by_query={q: self.prompt_by_query[q] for q in keep if q in self.prompt_by_query},
+            decision_by_query={q: self.decision_by_query[q] for q in keep if q in self.decision_by_query},
         )
 
 
@@ -357,8 +390,14 @@ def build_outcome_table(records: list[Record], report: LoadReport | None = None)
     latest: dict[tuple[str, str], Record] = {}
     failed_keys: set[tuple[str, str]] = set()
     category_votes: dict[str, Counter] = defaultdict(Counter)
+    prompts: dict[str, str] = {}
+    decisions: dict[str, str] = {}
     for record in records:
         category_votes[record.query][record.category] += 1
+        if record.prompt is not None:
+            prompts.setdefault(record.query, record.prompt)  # one message per query: benchmark.py builds it once
+        if record.decision is not None:
+            decisions.setdefault(record.query, record.decision)
         key = (record.query, record.model_name)
         if not record.scored:
             if report is not None:
@@ -388,7 +427,14 @@ def build_outcome_table(records: list[Record], report: LoadReport | None = None)
         # Most frequent category; ties go to the name that sorts first, so the choice is stable.
         category_by_query[query] = min(votes.items(), key=lambda kv: (-kv[1], kv[0]))[0]
     models = sorted({m for per_model in outcomes_by_query.values() for m in per_model})
-    return OutcomeTable(outcomes_by_query, category_by_query, models, category_conflicts=conflicts)
+    return OutcomeTable(
+        outcomes_by_query,
+        category_by_query,
+        models,
+        category_conflicts=conflicts,
+        prompt_by_query={q: p for q, p in prompts.items() if q in outcomes_by_query},
+        decision_by_query={q: d for q, d in decisions.items() if q in outcomes_by_query},
+    )
 
 
 # ---------------------------------------------------------------------------------------------

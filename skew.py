@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from data_loader import OutcomeTable, canonical_category, query_hash
+from data_loader import OutcomeTable, query_hash, runtime_category
 from models import build_features, select
 from router_api import RouterUnavailable, classify_queries, embed_with_router, require_router
 
@@ -75,9 +75,10 @@ def skew_report(
     router is asked for its own, of the same dimension."""
     require_router(router_url)
     report = SkewReport(router_url, len(queries))
+    texts = table.texts(queries)  # what the router embeds and classifies: the user message as sent
     dimension = local.shape[1]
     try:
-        routed, _ = embed_with_router(router_url, queries, router_model, dimension)
+        routed, _ = embed_with_router(router_url, texts, router_model, dimension)
     except RouterUnavailable as exc:
         report.embedding_problem = (
             f"{exc}. A router that cannot embed to {dimension} values cannot serve this set: it was trained with another model"
@@ -88,12 +89,12 @@ def skew_report(
         cosines = np.sum(local * unit, axis=1) / np.maximum(np.linalg.norm(local, axis=1), 1e-12)
         report.cosine = {"mean": float(cosines.mean()), "min": float(cosines.min()), "p5": float(np.percentile(cosines, 5))}
 
-    outcome = asyncio.run(classify_queries(router_url, queries))
+    outcome = asyncio.run(classify_queries(router_url, texts))
     data_categories = [table.category_by_query[q] for q in queries]
     router_categories = []
-    for query, data_category in zip(queries, data_categories):
-        result = outcome.results.get(query)
-        category = canonical_category(result.category)[0] if result else data_category  # unclassified: as in the data
+    for text, data_category in zip(texts, data_categories):
+        result = outcome.results.get(text)
+        category = runtime_category(result.category)[0] if result else data_category  # unclassified: as in the data
         router_categories.append(category)
         if category != data_category:
             report.category_differs += 1

@@ -3,14 +3,13 @@
 
     python benchmarks/bench_categorise.py [--queries 30000] [--latency 0.1] [--concurrency 32]
 
-Single requests: ideal = concurrency / latency queries per second. Batch: each request carries
---batch-size texts, ideal = concurrency * batch_size / latency (or the number of batches, when
-fewer than the concurrency: then one round trip is the ideal). The router runs in its own process.
+One `/api/v1/classify/intent` request per text (the batch endpoint is another classifier, not the
+serving category): ideal = concurrency / latency queries per second. The router runs in its own
+process.
 """
 
 import argparse
 import asyncio
-import math
 import subprocess
 import sys
 import time
@@ -25,10 +24,10 @@ from bench_http import free_port  # noqa: E402
 from router_api import classify_queries  # noqa: E402
 
 
-def start_router(latency: float, batch: bool) -> tuple[subprocess.Popen, str]:
+def start_router(latency: float) -> tuple[subprocess.Popen, str]:
     port = free_port()
     cmd = [sys.executable, str(ROOT / "tests" / "fake_router.py"), "--port", str(port), "--latency", str(latency)]
-    proc = subprocess.Popen(cmd + ([] if batch else ["--no-batch"]), stdout=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True)
     proc.stdout.readline()  # "fake router on ..."
     return proc, f"http://127.0.0.1:{port}"
 
@@ -38,27 +37,20 @@ def main(argv=None) -> int:
     p.add_argument("--queries", type=int, default=30000)
     p.add_argument("--latency", type=float, default=0.1)
     p.add_argument("--concurrency", type=int, default=32)
-    p.add_argument("--batch-size", type=int, default=32)
     args = p.parse_args(argv)
     texts = [f"benchmark query number {i}: what is the derivative of x^{i}?" for i in range(args.queries)]
-    for mode in ("single", "batch"):
-        proc, url = start_router(args.latency, mode == "batch")
-        try:
-            started = time.perf_counter()
-            outcome = asyncio.run(classify_queries(url, texts, args.batch_size, args.concurrency))
-            seconds = time.perf_counter() - started
-        finally:
-            proc.terminate()
-            proc.wait()
-        assert outcome.mode == mode and len(outcome.results) == len(texts), (outcome.mode, len(outcome.errors))
-        if mode == "single":
-            ideal = args.concurrency / args.latency
-        else:
-            batches = math.ceil(len(texts) / args.batch_size)
-            rounds = math.ceil(batches / args.concurrency) + (1 if batches > 1 else 0)  # the first batch probes alone
-            ideal = len(texts) / (rounds * args.latency)
-        rate = len(texts) / seconds
-        print(f"{mode:<7} {len(texts)} queries in {seconds:6.2f} s: {rate:8.1f} q/s = {rate / ideal:.2f} of ideal {ideal:.0f} q/s")
+    proc, url = start_router(args.latency)
+    try:
+        started = time.perf_counter()
+        outcome = asyncio.run(classify_queries(url, texts, args.concurrency))
+        seconds = time.perf_counter() - started
+    finally:
+        proc.terminate()
+        proc.wait()
+    assert len(outcome.results) == len(texts), len(outcome.errors)
+    ideal = args.concurrency / args.latency
+    rate = len(texts) / seconds
+    print(f"single  {len(texts)} queries in {seconds:6.2f} s: {rate:8.1f} q/s = {rate / ideal:.2f} of ideal {ideal:.0f} q/s")
     return 0
 
 

@@ -1,8 +1,19 @@
 """A loopback stand-in for the semantic router's classification and embedding API, with faults.
 
 Real HTTP/1.1 (keep-alive, Content-Length) on 127.0.0.1, asyncio, speaking the shapes router_api.py
-documents. The classifier is a keyword rule, or a table of query -> category; `disagree` makes
-it return another category for a known, hash-chosen share of queries. Embeddings are the
+documents. The domain classifier is a keyword rule, or a table of query -> category; `disagree`
+makes it return another category for a known, hash-chosen share of queries.
+
+`/api/v1/classify/intent` answers as the router's ClassifyIntent does (pkg/services/
+classification.go, classification_signal_response.go, decision/engine.go of vllm-project/
+semantic-router): with `decisions` configured, the first decision whose domain rule names the
+text's domain (or, failing that, whose keyword rule matches) wins; `classification.category` is
+then the DECISION's name, `routing_decision` the decision's name, `recommended_model` its first
+modelRef (lora_name when set), and `decision_result.matched_rules` the rules that matched, as
+`<type>:<name>[:<label>]` ("domain:math", "keyword:code_words"). With no decision matched there is
+no `decision_result` and `classification.category` is the classifier's domain. `placeholder`
+gives the answer of a router without a classifier (`general`, 0.5, "placeholder_response").
+`token`, when set, is required as `Authorization: Bearer <token>` on everything but /health. Embeddings are the
 bundled all-MiniLM-L6-v2 vectors (384 values, a stand-in for the router's Qwen3), zero-padded
 to the requested dimension (cosines are unchanged), optionally with noise.
 
@@ -60,7 +71,14 @@ class FakeRouter:
         hang_seconds: float = 30.0,
         max_dimension: int = 4096,
         latency: float = 0.0,
+        decisions: list[dict] | None = None,
+        placeholder: bool = False,
+        token: str | None = None,
     ):
+        # decisions: [{"name", "domains": ["math", "math:algebra", ...], "keywords": {rule: regex}, "model_refs": [...]}]
+        self.decisions = decisions or []
+        self.placeholder = placeholder
+        self.token = token
         self.categories = categories or {}
         self.disagree = disagree
         self.faults = faults or {}
@@ -115,13 +133,15 @@ class FakeRouter:
 
     # --- HTTP ----------------------------------------------------------------------------------
 
-    def route(self, method: str, path: str, raw_body: bytes) -> tuple[str, int, dict | bytes]:
+    def route(self, method: str, path: str, raw_body: bytes, headers: dict | None = None) -> tuple[str, int, dict | bytes]:
         """(action, status, payload): action is "send", "slow" (send after the latency), "hang" or "drop"."""
         if method == "GET":
             return ("send", 200, {"status": "healthy"}) if path == "/health" else ("send", 404, {"error": "not found"})
         body = json.loads(raw_body or b"{}")
         with self._lock:
             self.requests.append((path, body))
+        if self.token is not None and (headers or {}).get("authorization") != f"Bearer {self.token}":
+            return "send", 401, {"error": {"code": "UNAUTHORIZED", "message": "unauthorized"}}
         if path == "/api/v1/classify/batch" and not self.batch_enabled:
             return "send", 404, {"error": "not found"}
         if path not in ("/api/v1/classify/intent", "/api/v1/classify/batch", "/api/v1/embeddings"):
@@ -137,7 +157,7 @@ class FakeRouter:
             text = body.get("text")
             if not isinstance(text, str) or not text.strip():
                 return "slow", 400, {"error": "text is required"}
-            return "slow", 200, {"classification": self.classification(text), "probabilities": {}}
+            return "slow", 200, self.intent(text)
         texts = body.get("texts") or []
         if not texts or any(not isinstance(t, str) or not t.strip() for t in texts):
             return "slow", 400, {"error": "texts must be non-empty strings"}
@@ -157,7 +177,8 @@ class FakeRouter:
         return "slow", 200, {"embeddings": items, "total_count": len(items), "processing_time_ms": 1}
 
     async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        reasons = {200: "OK", 400: "Bad Request", 404: "Not Found", 429: "Too Many Requests", 500: "Internal Server Error"}
+        reasons = {200: "OK", 400: "Bad Request", 401: "Unauthorized", 404: "Not Found", 429: "Too Many Requests"}
+        reasons[500] = "Internal Server Error"
         try:
             while True:
                 head = await reader.readuntil(b"\r\n\r\n")
@@ -165,7 +186,7 @@ class FakeRouter:
                 method, path, _ = lines[0].split(" ", 2)
                 headers = {k.strip().lower(): v.strip() for k, v in (line.split(":", 1) for line in lines[1:] if ":" in line)}
                 body = await reader.readexactly(int(headers.get("content-length", "0")))
-                action, status, payload = self.route(method, path, body)
+                action, status, payload = self.route(method, path, body, headers)
                 if action == "hang":
                     await asyncio.sleep(self.hang_seconds)
                     break
@@ -208,6 +229,45 @@ class FakeRouter:
         confidence = 0.5 + 0.5 * _share("confidence|" + text)
         return {"category": self.category_of(text), "confidence": round(confidence, 4), "processing_time_ms": 1}
 
+    def intent(self, text: str) -> dict:
+        """The body of the router's IntentResponse for `text` (see the module docstring)."""
+        if self.placeholder:
+            return {
+                "classification": {"category": "general", "confidence": 0.5, "processing_time_ms": 0},
+                "recommended_model": "general-model",
+                "routing_decision": "placeholder_response",
+            }
+        domain = self.classification(text)
+        signals = {"domains": [domain["category"]]}
+        matched = self.decide(text, domain["category"], domain["confidence"])
+        if matched is None:
+            routing = "high_confidence_specialized" if domain["confidence"] >= 0.7 else "low_confidence_general"
+            return {"classification": domain, "routing_decision": routing, "matched_signals": signals}
+        decision, confidence, rules = matched
+        refs = decision.get("model_refs") or [{"model": "default-model"}]
+        return {
+            "classification": {"category": decision["name"], "confidence": confidence, "processing_time_ms": 1},
+            "recommended_model": refs[0].get("lora_name") or refs[0]["model"],
+            "routing_decision": decision["name"],
+            "matched_signals": signals,
+            "decision_result": {"decision_name": decision["name"], "confidence": confidence, "matched_rules": rules},
+        }
+
+    def decide(self, text: str, domain: str, confidence: float) -> tuple[dict, float, list[str] | None] | None:
+        """(decision, confidence, matched_rules) of the first decision that matches, else None.
+        A decision with no rules at all matches everything with matched_rules null, as Go marshals it."""
+        for decision in self.decisions:
+            domains, keywords = decision.get("domains", []), decision.get("keywords", {})
+            if not domains and not keywords:
+                return decision, 0.0, None
+            for rule in domains:
+                if rule.split(":", 1)[0] == domain:
+                    return decision, confidence, [f"domain:{rule}"]
+            for name, pattern in keywords.items():
+                if re.search(pattern, text, re.IGNORECASE):
+                    return decision, 1.0, [f"keyword:{name}"]
+        return None
+
     @property
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
@@ -241,6 +301,8 @@ def main() -> None:
     p.add_argument("--no-batch", action="store_true", help="answer 404 on the batch endpoint")
     p.add_argument("--embed-noise", type=float, default=0.0)
     p.add_argument("--latency", type=float, default=0.0, help="seconds before each answer")
+    p.add_argument("--decisions", help="JSON file: the decisions list FakeRouter takes (see the module docstring)")
+    p.add_argument("--placeholder", action="store_true", help="answer as a router without a classifier")
     args = p.parse_args()
     categories = {}
     if args.categories:
@@ -248,7 +310,16 @@ def main() -> None:
             if line.strip():
                 obj = json.loads(line)
                 categories.setdefault(obj["query"], obj.get("category") or "other")
-    router = FakeRouter(categories, args.disagree, batch_enabled=not args.no_batch, embed_noise=args.embed_noise, latency=args.latency)
+    decisions = json.loads(Path(args.decisions).read_text()) if args.decisions else None
+    router = FakeRouter(
+        categories,
+        args.disagree,
+        batch_enabled=not args.no_batch,
+        embed_noise=args.embed_noise,
+        latency=args.latency,
+        decisions=decisions,
+        placeholder=args.placeholder,
+    )
     router.start(args.port)
     print(f"fake router on {router.url}", flush=True)
     threading.Event().wait()

@@ -7,7 +7,7 @@ import math
 import numpy as np
 import pytest
 
-from data_loader import CATEGORIES, canonical_category
+from data_loader import CATEGORIES, runtime_category
 from models import build_features, select, svm_decision_values
 
 
@@ -38,8 +38,13 @@ def test_one_feature_vector_by_hand():
         [0.6, 0.8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0],
         [0.0, 1.0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1],
     ]
-    assert canonical_category("Computer_Science") == ("computer science", "canonicalised")
-    assert canonical_category(None) == ("unknown", "missing")
+    # Data categories take the slot the runtime's exact, case-sensitive lookup gives; none is guessed,
+    # and a missing one is `other`, as the router serves a request without a category.
+    assert runtime_category("Computer_Science") == ("other", "other")
+    assert runtime_category("Math") == ("other", "other")
+    assert runtime_category("math:algebra") == ("other", "other")
+    assert runtime_category(None) == ("other", "missing") and runtime_category("") == ("other", "missing")
+    assert runtime_category("unknown") == ("unknown", "exact")
 
 
 def knn(rows, labels, qualities, latencies, k=3):

@@ -9,7 +9,6 @@ from data_loader import (
     Objective,
     Outcome,
     build_outcome_table,
-    canonical_category,
     category_one_hot,
     fit_objective,
     label_queries,
@@ -94,12 +93,7 @@ def test_duplicates_last_success_wins_and_superseded_errors_are_not_problems(tmp
     assert len(report.duplicates) == 1 and report.duplicates[0][0] == 4
 
 
-def test_category_canonicalisation_and_other_slot(tmp_path):
-    assert canonical_category("computer science") == ("computer science", "exact")
-    assert canonical_category("Computer_Science") == ("computer science", "canonicalised")
-    assert canonical_category(" MATH ") == ("math", "canonicalised")
-    assert canonical_category("engineering") == ("other", "other")
-    assert canonical_category(None) == ("unknown", "missing")
+def test_category_strings_take_the_slot_the_runtime_gives_them(tmp_path):
     # The one-hot is exact, as in the runtime: unknown names fall into `other`, `unknown` has its own slot.
     assert len(CATEGORIES) == 14 and CATEGORIES[-2:] == ("other", "unknown")
     assert category_one_hot("math")[0] == 1.0
@@ -111,13 +105,18 @@ def test_category_canonicalisation_and_other_slot(tmp_path):
             row("q1", "a", 1, category="Computer_Science"),
             row("q2", "a", 1, category="engineering"),
             row("q3", "a", 1),
+            row("q4", "a", 1, category="computer science"),
+            row("q5", "a", 1, category="", decision="code_decision"),  # the router's own "": a decision without a domain rule
         ],
     )
     table, report = load_table(path)
-    assert table.category_by_query == {"q1": "computer science", "q2": "other", "q3": "unknown"}
-    assert report.categories_canonicalised["Computer_Science"] == 1
-    assert report.categories_to_other["engineering"] == 1
+    assert table.category_by_query == {"q1": "other", "q2": "other", "q3": "other", "q4": "computer science", "q5": "other"}
+    assert report.categories_to_other == {"Computer_Science": 1, "engineering": 1}
     assert report.categories_missing == 1
+    assert table.decision_by_query == {"q5": "code_decision"}
+    printed = "\n".join(report.summary_lines())
+    assert "'Computer_Science' on 1 lines is not one of the router's 14 slots: the 'other' slot (the lookup is exact" in printed
+    assert f"--input {path} --output {tmp_path / 'd.categorised.jsonl'}" in printed
 
 
 def test_ties_go_to_the_model_that_is_better_overall_not_the_alphabetical_first(tmp_path):
