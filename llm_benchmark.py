@@ -42,6 +42,7 @@ MODEL_FIELDS = (
     "cost",
     "attempts",
     "total_tokens",
+    "prompt",  # derived from the query and its choices each run (`user_message`)
 )
 
 
@@ -218,11 +219,18 @@ def load_queries(path: str | Path, limit: int | None = None) -> tuple[list[Query
     return queries, stats
 
 
-def build_messages(q: Query, concise: bool) -> list[dict]:
+def user_message(q: Query) -> str:
+    """The user message sent for a query: the query, with its choices appended when they are stored
+    apart. Recorded as `prompt`: it is the text the router will embed and classify."""
     content = q.query
     choices = q.fields.get("choices")
     if choices and not all(str(c) in q.query for c in choices):
         content += "\n\n" + "\n".join(f"{chr(65 + i)}. {c}" for i, c in enumerate(choices))
+    return content
+
+
+def build_messages(q: Query, concise: bool) -> list[dict]:
+    content = user_message(q)
     messages = []
     if concise:
         metric = canonical_metric(q.fields.get("metric"))
@@ -491,7 +499,7 @@ async def _call_now(fn, *args):
 def output_record(q: Query, m: ModelConfig, result: CallResult, quality: float | None) -> dict:
     """One output line: the pair, the answer and its score (or the error), tokens, cost, and the
     query's own fields passed through. A failure has `error` and `performance: null`, never 0."""
-    record = {"query": q.query, "model_name": m.name, "response": result.response}
+    record = {"query": q.query, "prompt": user_message(q), "model_name": m.name, "response": result.response}
     if result.error is None:
         record["performance"] = quality
         record["response_time"] = round(result.seconds, 6)

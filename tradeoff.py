@@ -152,7 +152,7 @@ def run_sweep(
         log(f"  {n} held-out queries excluded: {why}")
     all_train = list(dict.fromkeys(q for train_queries, _ in evaluated for q in train_queries))
     # Training and held-out queries embedded once, for every split, weight and tuning candidate.
-    _, embed = embedded_once(embed, list(dict.fromkeys(all_train + queries)))
+    _, embed = embedded_once(embed, list(dict.fromkeys(train_table.texts(all_train) + test_table.texts(queries))))
     quality_only = Objective(1.0, "none")
     tops = [model_ranking(train_table.subset(train_queries), quality_only)[0][0] for train_queries, _ in evaluated]
     best_single = max(dict.fromkeys(tops), key=tops.count)  # the same in every fold, as a rule; else the most frequent
@@ -175,7 +175,7 @@ def run_sweep(
                     f"the training data records no {settings.efficiency}: there is no trade-off to sweep "
                     f"(try --efficiency {'latency' if settings.efficiency == 'cost' else 'cost'})"
                 )
-            features = build_features(embed(held_out), [test_table.category_by_query[q] for q in held_out])
+            features = build_features(embed(test_table.texts(held_out)), [test_table.category_by_query[q] for q in held_out])
             for kind in fold_trial.algorithms:
                 choices[kind] += select(kind, trained.artifacts[kind], features).choices
             table = EvalTable.build(test_table, held_out, models, trained.objective)

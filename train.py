@@ -110,7 +110,7 @@ def train_from_table(
     if labels.skipped_single_model:
         notes.append(f"{labels.skipped_single_model} queries have outcomes for fewer than two models: counted, not used")
     categories = [train_table.category_by_query[q] for q in labels.queries]
-    features = build_features(embed(labels.queries), categories)
+    features = build_features(embed(train_table.texts(labels.queries)), categories)  # the user message as sent, as the router embeds it
     ts = TrainingSet.build(train_table, labels.queries, features, objective, labels.ranking)
     by_category = category_models(train_table, objective, labels.ranking)
     meta = dict(metadata or {})

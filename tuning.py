@@ -132,7 +132,7 @@ def make_folds(table: OutcomeTable, queries: list[str], k: int, seed: int, vecto
     for f in range(k):
         train = [q for q in queries if fold[q] != f]
         test = [q for q in queries if fold[q] == f and len(table.outcomes_by_query[q]) == len(table.models)]
-        features = build_features(np.array([vectors[q] for q in test]), [table.category_by_query[q] for q in test])
+        features = build_features(np.array([vectors[t] for t in table.texts(test)]), [table.category_by_query[q] for q in test])
         folds.append(_Fold(train, test, features))
     return folds
 
@@ -159,7 +159,7 @@ def tune(
 ) -> tuple[object, TuningReport]:
     """(settings with each selector's chosen values, report). `train_from_table` is train.py's."""
     started = time.monotonic()
-    lookup, cached_embed = embedded_once(embed, queries)  # for every fold and candidate
+    lookup, cached_embed = embedded_once(embed, table.texts(queries))  # for every fold and candidate; `prompt` when recorded
     fold_data = make_folds(table, queries, folds, settings.seed, lookup)
     report = TuningReport(folds, len(queries), 0.0)
     budget_started = time.monotonic()  # the budget is for training candidates, not for embedding

@@ -294,7 +294,7 @@ def cross_validate(args, table, embedder_fn, log) -> dict:
         test_q = [q for q in table.queries if folds[q] == fold and len(table.outcomes_by_query[q]) == len(table.models)]
         trained = train_from_table(table, train_q, embedder_fn, settings)
         loaded = LoadedSelectors(trained.artifacts, {}, {})
-        features = build_features(embedder_fn(test_q), [table.category_by_query[q] for q in test_q])
+        features = build_features(embedder_fn(table.texts(test_q)), [table.category_by_query[q] for q in test_q])
         ranking = [m for m, _ in trained.ranking]
         results, failed = evaluate_once(table, loaded, test_q, features, trained.objective, ranking, trained.category_models)
         for kind, why in failed.items():
@@ -419,7 +419,7 @@ def run(args: argparse.Namespace) -> int:
             args.router_url or meta.get("router_url"),
             args.router_dimension or dimension or 1024,
         )
-        vectors = embedder.embed(plan.queries)
+        vectors = embedder.embed(table.texts(plan.queries))  # `prompt` when recorded: the text the router embeds
         embedding_id = embedder.model_id
         log(f"Embedded {len(plan.queries)} queries with {embedding_id} ({embedder.cache_hits} cached)")
     features = build_features(vectors, [table.category_by_query[q] for q in plan.queries])

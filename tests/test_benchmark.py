@@ -449,3 +449,28 @@ def test_keys_that_make_httpx_raise_never_reach_output_or_logs(tmp_path, llm_ser
             for form in (key, repr(key)[1:-1], repr(key.encode())[2:-1], "line2-secret", "secret-x"):
                 assert form not in text, (key, text)
         assert code in (0, 2)
+
+
+def test_the_user_message_sent_is_recorded_as_prompt_and_is_what_training_embeds(tmp_path, llm_server):
+    server = llm_server(default_answer="A")
+    rows = [
+        {"query": "Which is a noble gas?", "ground_truth": "B", "metric": "multiple_choice", "choices": ["Iron", "Neon"]},
+        {"query": "Which is even? A. 3 B. 4", "ground_truth": "B", "metric": "multiple_choice", "choices": ["3", "4"]},
+        {"query": "2 + 2?", "ground_truth": "4", "metric": "number"},
+    ]
+    out = tmp_path / "out.jsonl"
+    queries = write_jsonl(tmp_path / "q.jsonl", rows)
+    assert run(["--queries", queries, "--models", "m", "--endpoint", server.url, "--output", out, "--concise", *FAST_RETRY]) == 0
+    sent = sorted(r["body"]["messages"][-1]["content"] for r in server.requests)
+    by_query = {line["query"]: line for line in read_lines(out)}
+    # Written by hand: the choices are appended only when the query does not already hold them.
+    assert by_query["Which is a noble gas?"]["prompt"] == "Which is a noble gas?\n\nA. Iron\nB. Neon"
+    assert by_query["Which is even? A. 3 B. 4"]["prompt"] == "Which is even? A. 3 B. 4"
+    assert by_query["2 + 2?"]["prompt"] == "2 + 2?"
+    assert sorted(line["prompt"] for line in by_query.values()) == sent  # exactly the messages the server received
+    table = build_outcome_table(*load_records(out))
+    assert table.texts(["Which is a noble gas?", "2 + 2?"]) == ["Which is a noble gas?\n\nA. Iron\nB. Neon", "2 + 2?"]
+    # Reused as a query file, the recorded prompt is derived again, not carried as a field.
+    again = tmp_path / "again.jsonl"
+    assert run(["--queries", out, "--models", "n", "--endpoint", server.url, "--output", again, *FAST_RETRY]) == 0
+    assert {line["query"]: line["prompt"] for line in read_lines(again)} == {q: line["prompt"] for q, line in by_query.items()}
