@@ -39,6 +39,7 @@ from embeddings import EmbeddingModelError, make_embedder
 from evaluation import EvalTable, StrategyResult, category_choices, evaluate_choices, oracle_choices
 from frontier import Point, aiq, choose, cost_to_match, pareto, quality_at_cost, upper_hull
 from models import TrainingError, build_features, select
+from router_api import router_token, use_token
 from train import (
     TrainSettings,
     add_efficiency_argument,
@@ -382,6 +383,7 @@ def parse_weights(text: str) -> list[float]:
 
 def run(args: argparse.Namespace) -> int:
     log = (lambda *a: None) if args.quiet else (lambda *a: print(*a, flush=True))
+    use_token(router_token(args.router_token))  # never in the train.py commands it prints: those read $VSR_API_TOKEN
     weights = parse_weights(args.weights)
     if args.target_quality is not None and args.target_quality <= 0 or args.target_cost is not None and args.target_cost <= 0:
         raise ValueError("--target-quality and --target-cost are positive fractions of the best single model's quality and cost")

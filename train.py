@@ -43,6 +43,7 @@ from models import (
     query_routes,
     write_artifacts,
 )
+from router_api import TOKEN_ENV, router_token, use_token
 from tuning import DEFAULT_BUDGET_SECONDS, DEFAULT_FOLDS, tune
 from tuning import format_report as format_tuning
 
@@ -186,6 +187,7 @@ def fetch_default_training_data(cache_dir: Path) -> Path:
 
 def run(args: argparse.Namespace) -> int:
     log = (lambda *a: None) if args.quiet else (lambda *a: print(*a, flush=True))
+    use_token(router_token(args.router_token))
     cache_dir = Path(args.cache_dir) if args.cache_dir else Path(".cache")
     data_file = Path(args.data_file) if args.data_file else fetch_default_training_data(cache_dir)
     records, report = load_records(data_file, strict=args.strict)
@@ -318,6 +320,10 @@ def add_router_arguments(p: argparse.ArgumentParser) -> None:
     """Where `--embedding-model router` gets its vectors (train.py and validate.py)."""
     p.add_argument("--router-url", help="the semantic router's API, for --embedding-model router (default http://localhost:8080)")
     p.add_argument("--router-dimension", type=int, help="embedding size asked of the router (default 1024, or the set's own)")
+    p.add_argument(
+        "--router-token",
+        help=f"bearer token for the router's API, when it requires one (default ${TOKEN_ENV}: the variable keeps it out of shell history)",
+    )
 
 
 def add_embedding_arguments(p: argparse.ArgumentParser) -> None:

@@ -47,7 +47,7 @@ from models import (
     select,
     serve,
 )
-from router_api import RouterUnavailable
+from router_api import RouterUnavailable, router_token, use_token
 from skew import format_report, sample_queries, skew_report
 from train import (
     add_router_arguments,
@@ -402,6 +402,7 @@ def report_skew(args, table, loaded: LoadedSelectors, queries: list[str], vector
 
 def run(args: argparse.Namespace) -> int:
     log = (lambda *a: None) if args.quiet else (lambda *a: print(*a, flush=True))
+    use_token(router_token(args.router_token))
     print("=" * 70 + "\n  ML Model Selection Validation (runtime replay)\n" + "=" * 70)
     if args.cross_validate:
         models_dir, data_file = Path(args.models_dir), Path(args.data_file or "")

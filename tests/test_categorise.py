@@ -82,7 +82,11 @@ def test_serving_category_reads_the_routers_answer_shapes():
     domain = {
         "classification": {"category": "math_decision", "confidence": 0.91, "processing_time_ms": 3},
         "routing_decision": "math_decision",
-        "decision_result": {"decision_name": "math_decision", "confidence": 0.91, "matched_rules": ["keyword:k", "domain:Math"]},
+        "decision_result": {
+            "decision_name": "math_decision",
+            "confidence": 0.91,
+            "matched_rules": ["keyword:k", "domain:Math", "domain:physics"],
+        },
     }
     got = serving_category(domain)
     assert (got.category, got.decision, got.confidence, got.placeholder) == ("Math", "math_decision", 0.91, False)

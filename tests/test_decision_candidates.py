@@ -11,7 +11,7 @@ from conftest import topical_rows, write_jsonl
 import train
 import validate
 from data_loader import Objective, Outcome, OutcomeTable
-from models import TrainingSet, query_routes, serve
+from models import TrainingSet, query_routes, serve, train_knn
 from router_profile import DecisionProfile, load_router_profile
 
 QUALITY = Objective(1.0, "none")
@@ -41,6 +41,18 @@ def test_labels_are_the_best_among_the_decisions_candidates_and_outside_ones_sco
     assert ts.allowed.tolist() == [[False, True, True], [True, True, True]]
     unconstrained = TrainingSet.build(table, ["q1", "q2"], np.zeros((2, 3)), QUALITY, ranking)
     assert unconstrained.best == ["a", "a"] and unconstrained.allowed is None
+
+
+def test_a_knn_row_smoothed_over_its_neighbours_keeps_a_label_its_decision_allows():
+    good_a = {"a": Outcome(1.0, None, None), "b": Outcome(0.0, None, None), "c": Outcome(0.0, None, None)}
+    outcomes = {"q0": dict(good_a, c=Outcome(0.4, None, None)), "q1": good_a, "q2": good_a}
+    table = OutcomeTable(outcomes, dict.fromkeys(outcomes, "math"), ["a", "b", "c"])
+    ranking = [("a", 1.0), ("c", 0.13), ("b", 0.0)]
+    ts = TrainingSet.build(table, ["q0", "q1", "q2"], np.zeros((3, 2)), QUALITY, ranking, [("b", "c"), None, None])
+    trained = train_knn(ts, k=1, smoothing=3)
+    # Over the three neighbours a is best (its served score on q0 is b's 0.0: means a 2/3, c 0.4/3), but
+    # q0's decision allows only b and c: its row says c, the best of those.
+    assert trained.artifact["labels"] == ["c", "a", "a"]
 
 
 def test_a_query_takes_its_recorded_decision_else_the_first_decision_with_its_domain():

@@ -129,3 +129,24 @@ def test_a_router_that_is_down_costs_the_skew_report_not_the_validation(tmp_path
     assert validate.main(argv + ["--cache-dir", str(tmp_path / "cache" / "embeddings")]) == 1
     captured = capsys.readouterr()
     assert "Validation Results" in captured.out and "no skew report" in captured.err and "make run-router" in captured.err
+
+
+def test_the_router_embeds_the_recorded_prompt_with_the_bearer_token_from_the_environment(tmp_path, fake_router, monkeypatch, capsys):
+    router = fake_router(token="tok-9f3e")
+    rows = []
+    for i in range(12):
+        prompt = f"Which gas, number {i}?\n\nA. argon\nB. iron"
+        for model, perf in (("a", float(i % 2)), ("b", float(i % 3 == 0))):
+            rows.append({"query": f"Which gas, number {i}?", "prompt": prompt, "model_name": model, "performance": perf})
+    data = write_jsonl(tmp_path / "d.jsonl", rows)
+    argv = ["--data-file", str(data), "--output-dir", str(tmp_path / "m"), "--embedding-model", "router", "--router-url", router.url]
+    argv += ["--cache-dir", str(tmp_path / "cache"), "--algorithm", "kmeans", "--kmeans-clusters", "2", "--quiet"]
+    monkeypatch.delenv("VSR_API_TOKEN", raising=False)
+    assert train.main(argv) == 1
+    err = capsys.readouterr().err
+    assert "401" in err and "VSR_API_TOKEN" in err and "tok-9f3e" not in err
+    monkeypatch.setenv("VSR_API_TOKEN", "tok-9f3e")
+    assert train.main(argv) == 0
+    embedded = [t for p, b in router.requests if p == "/api/v1/embeddings" for t in b["texts"]]
+    assert embedded and set(embedded) == {r["prompt"] for r in rows}  # the user message as sent, never the bare query
+    assert "tok-9f3e" not in (tmp_path / "m" / "kmeans_model.json").read_text()
