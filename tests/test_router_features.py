@@ -150,3 +150,16 @@ def test_the_router_embeds_the_recorded_prompt_with_the_bearer_token_from_the_en
     embedded = [t for p, b in router.requests if p == "/api/v1/embeddings" for t in b["texts"]]
     assert embedded and set(embedded) == {r["prompt"] for r in rows}  # the user message as sent, never the bare query
     assert "tok-9f3e" not in (tmp_path / "m" / "kmeans_model.json").read_text()
+
+
+def test_the_router_client_reads_the_token_from_the_environment_by_default(fake_router, monkeypatch):
+    from router_api import RouterUnavailable, embed_with_router, use_token
+
+    router = fake_router(token="env-tok")
+    use_token(None)
+    monkeypatch.delenv("VSR_API_TOKEN", raising=False)
+    with pytest.raises(RouterUnavailable, match="no bearer token was given"):
+        embed_with_router(router.url, ["a text"], "qwen3", 8)
+    monkeypatch.setenv("VSR_API_TOKEN", "env-tok")
+    vectors, _ = embed_with_router(router.url, ["a text"], "qwen3", 8)
+    assert vectors.shape == (1, 8)
