@@ -168,6 +168,28 @@ def evaluate_baselines(table: EvalTable, ranking: list[str] | None, category_mod
     return results
 
 
+def decision_baselines(table: EvalTable, candidates: list[tuple[str, ...] | None], ranking: list[str] | None) -> list[StrategyResult]:
+    """With the router's decisions (one candidates tuple per query, None: no decision known):
+    each query sent to its decision's first modelRef (what the router serves without a selector;
+    the best single model when no decision is known), and the Oracle among the candidates (the
+    best a selector can reach under the router's rule)."""
+    order = [m for m in (ranking or []) if m in table.models] + [m for m in table.models if m not in (ranking or [])]
+    index = {m: j for j, m in enumerate(table.models)}
+    single = order[0]
+    first = [c[0] if c else single for c in candidates]
+    best = []
+    for i, allowed in enumerate(candidates):
+        pool = [m for m in order if m in (allowed or order)]
+        top = max(table.score[i, index[m]] for m in pool)
+        best.append(next(m for m in pool if table.score[i, index[m]] >= top - TIE_TOLERANCE))
+    unknown = sum(c is None for c in candidates)
+    note = f"{unknown} queries without a known decision: the best single model" if unknown else ""
+    return [
+        evaluate_choices("Each decision's first modelRef", "decision_default", first, table, note=note),
+        evaluate_choices("Oracle (decision candidates)", "decision_oracle", best, table),
+    ]
+
+
 @dataclass
 class Benefit:
     selector: str

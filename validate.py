@@ -32,7 +32,7 @@ from data_loader import (
     split_queries,
 )
 from embeddings import EmbeddingModelError, is_router_model, make_embedder, random_unit_vectors, resolve_model
-from evaluation import EvalTable, StrategyResult, evaluate_baselines, evaluate_choices, routing_benefits
+from evaluation import EvalTable, StrategyResult, decision_baselines, evaluate_baselines, evaluate_choices, routing_benefits
 from frontier import Point, pareto
 from models import (
     ALGORITHMS,
@@ -240,6 +240,7 @@ def format_table(results: list[StrategyResult], n_queries: int, n_models: int) -
 
 def format_benefits(results: list[StrategyResult]) -> str:
     lines = ["ML Routing Benefit:"]
+    default = next((r for r in results if r.kind == "decision_default"), None)
     for b in routing_benefits(results):
         gap = f"{100 * b.oracle_gap_closed:.1f}%" if b.oracle_gap_closed is not None else "n/a (no gap)"
         lines += [
@@ -251,6 +252,12 @@ def format_benefits(results: list[StrategyResult]) -> str:
         ]
         if b.objective_vs_by_category is not None:
             lines.append(f"  - {b.selector} vs routing by category alone: objective {100 * b.objective_vs_by_category:+.1f}%")
+        if default is not None:
+            mine = next(r for r in results if r.name == b.selector)
+            gain = (mine.avg_objective - default.avg_objective) / abs(default.avg_objective) if default.avg_objective else 0.0
+            lines.append(
+                f"  - {b.selector} vs each decision's first modelRef (the router without a selector): objective {100 * gain:+.1f}%"
+            )
     return "\n".join(lines)
 
 
@@ -287,6 +294,8 @@ def plot_results(results: list[StrategyResult], path: Path, title: str) -> None:
             "random": ("s", "tab:blue"),
             "best_single": ("^", "black"),
             "by_category": ("v", "tab:purple"),
+            "decision_default": ("P", "tab:orange"),
+            "decision_oracle": ("d", "tab:olive"),
         }
         groups: dict[tuple[float, float], list[StrategyResult]] = {}
         for r in results:
@@ -347,6 +356,8 @@ def evaluate_once(
 ) -> tuple[list[StrategyResult], dict]:
     eval_table = EvalTable.build(table, queries, table.models, objective)
     results = evaluate_baselines(eval_table, ranking, category_models)
+    if routes is not None:
+        results += decision_baselines(eval_table, [routes.candidates(q) for q in queries], ranking)
     selector_results, failed = evaluate_selectors(loaded, features, eval_table, routes)
     return results + selector_results, failed
 

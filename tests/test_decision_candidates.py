@@ -11,6 +11,7 @@ from conftest import topical_rows, write_jsonl
 import train
 import validate
 from data_loader import Objective, Outcome, OutcomeTable
+from evaluation import EvalTable, decision_baselines
 from models import TrainingSet, query_routes, serve, train_knn
 from router_profile import DecisionProfile, load_router_profile
 
@@ -25,6 +26,22 @@ def test_serve_replays_the_runtime_rule_by_hand():
     assert (served.fallbacks, served.skipped) == (1, 1)
     assert served.fallbacks_by_decision == {"D": 1}
     assert served.queries_by_decision == {"D": 2, "S": 1, "E": 1}
+
+
+def test_decision_baselines_by_hand():
+    outcomes = {
+        "q1": {"a": Outcome(1.0, None, None), "b": Outcome(0.0, None, None), "c": Outcome(0.5, None, None)},
+        "q2": {"a": Outcome(0.0, None, None), "b": Outcome(1.0, None, None), "c": Outcome(1.0, None, None)},
+        "q3": {"a": Outcome(0.0, None, None), "b": Outcome(0.0, None, None), "c": Outcome(1.0, None, None)},
+    }
+    table = EvalTable.build(
+        OutcomeTable(outcomes, dict.fromkeys(outcomes, "other"), ["a", "b", "c"]), ["q1", "q2", "q3"], ["a", "b", "c"], QUALITY
+    )
+    default, oracle = decision_baselines(table, [("b", "c"), ("a", "c"), None], ["c", "b", "a"])
+    # First modelRefs b, a; q3 has no decision: the best single model (ranking's first), c.
+    assert default.selection_counts == {"a": 1, "b": 1, "c": 1} and default.avg_quality == pytest.approx(1 / 3)
+    # Among the candidates: q1 c (0.5, a is not allowed), q2 c, q3 over all: c.
+    assert oracle.selection_counts == {"a": 0, "b": 0, "c": 3} and oracle.avg_quality == pytest.approx(2.5 / 3)
 
 
 def test_labels_are_the_best_among_the_decisions_candidates_and_outside_ones_score_the_fallback():
@@ -167,6 +184,8 @@ def test_trained_for_the_decisions_the_set_never_leaves_its_candidates(candidate
     assert knn_served["fallbacks"] == stem and knn_served["fallbacks_by_decision"] == {"stem_decision": stem}
     assert knn_served["skipped"] == payload["decision_queries"]["law_decision"] > 0
     assert knn_served["avg_quality"] < 1.0
+    assert served["Oracle (decision candidates)"]["avg_quality"] == 1.0  # allround on rest, mathy on STEM
+    assert served["Each decision's first modelRef"]["avg_quality"] == served["KNN Selection"]["avg_quality"]
     printed = capsys.readouterr().out
     assert f"KNN Selection: {stem} fallbacks (by decision: stem_decision {stem}/{stem})" in printed
     # Trained for the decisions, and replayed with the candidates its metadata records.
