@@ -817,6 +817,8 @@ class RemoteEmbedder(Embedder):
     `Authorization: Bearer $<api_key_env>`), and the vector used exactly as returned: the router
     does not normalise it, and refuses one whose width is not the expected one."""
 
+    dtype = "as returned"  # the router uses the remote vector unchanged
+
     def __init__(
         self,
         endpoint,

@@ -35,6 +35,7 @@ from evaluation import EvalTable, StrategyResult, evaluate_baselines, evaluate_c
 from frontier import Point, pareto
 from models import ALGORITHMS, ARTIFACT_FILES, ArtifactError, build_features, decode_metadata, feature_dim_of, load_artifact, select
 from router_api import RouterUnavailable
+from router_profile import RouterConfigError, add_router_config_argument, check_deploy, profile_from_args
 from skew import format_report, sample_queries, skew_report
 from train import add_router_arguments, add_training_arguments, settings_from_args, train_from_table
 
@@ -347,15 +348,17 @@ def run(args: argparse.Namespace) -> int:
         log(line)
 
     embedding_name = args.embedding_model or args.qwen3_model
+    profile = profile_from_args(args, log)
     if args.cross_validate:
         embedder = make_embedder(
-            embedding_name or "qwen3",
+            embedding_name if profile is not None else embedding_name or "qwen3",
             args.device,
             args.batch_size,
             args.cache_dir,
             args.quiet,
             args.router_url,
             args.router_dimension or 1024,
+            profile=profile,
         )
         summary = cross_validate(args, table, embedder.embed, log)
         print(f"\nCross-validation ({args.cross_validate} folds, {embedder.model_id})")
@@ -377,14 +380,22 @@ def run(args: argparse.Namespace) -> int:
         for kind, why in loaded.failed.items():
             print(f"FAILED {kind}: {why}", file=sys.stderr)
         return 1
+    if profile is not None:
+        deploy = check_deploy(profile, loaded.artifacts, meta)
+        for line in deploy.lines():
+            print(line, file=sys.stderr if line.startswith("DEPLOY ERROR") else sys.stdout)
+        if not deploy.ok:
+            print(f"error: {models_dir} is not a set {profile.source} can use as trained (see above)", file=sys.stderr)
+            return 1
+        log(f"Deploy check against {profile.source}: passed")
     if meta.get("categories") and meta["categories"] != list(CATEGORIES):
         raise ArtifactError(f"the artifacts use a different category order {meta['categories']}: their one-hot would not match")
     trained_model = meta.get("embedding_model")
-    if embedding_name and trained_model and not args.no_embeddings:
+    if embedding_name and trained_model and not args.no_embeddings and profile is None:
         asked = resolve_model(embedding_name).model_id
         if asked != trained_model:
             raise ArtifactError(f"the artifacts were trained with {trained_model!r}, not {asked!r}: their vectors would not match")
-    if not trained_model and not embedding_name and not args.no_embeddings:
+    if not trained_model and not embedding_name and not args.no_embeddings and profile is None:
         raise ArtifactError("the artifacts carry no metadata naming their embedding model: pass --embedding-model (or --qwen3-model PATH)")
 
     if meta.get("objective"):
@@ -410,14 +421,16 @@ def run(args: argparse.Namespace) -> int:
         print(f"{BOLD}--no-embeddings: RANDOM unit vectors (plumbing check only; selector numbers are meaningless){RESET}")
         embedding_id = "random"
     else:
+        # With a router profile: the vectors that router will compute, whatever the set recorded.
         embedder = make_embedder(
-            embedding_name or trained_model,
+            embedding_name if profile is not None else embedding_name or trained_model,
             args.device,
             args.batch_size,
             args.cache_dir,
             args.quiet,
             args.router_url or meta.get("router_url"),
             args.router_dimension or dimension or 1024,
+            profile=profile,
         )
         vectors = embedder.embed(plan.queries)
         embedding_id = embedder.model_id
@@ -486,6 +499,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--plot", help="write a quality-vs-latency (or cost) picture to this PNG")
     p.add_argument("--cross-validate", type=int, metavar="K", help="K query-level folds trained with train.py's code")
     add_router_arguments(p)  # --router-url: embeddings of a router-trained set, or the skew report of a local one
+    add_router_config_argument(p)  # --router-config: the deploy check, and the router's own embedding
     p.add_argument("--skew-sample", type=int, default=200, help="test queries compared with the router's features (default 200)")
     add_training_arguments(p)  # --algorithm, --seed, and the training flags --cross-validate uses
     p.add_argument("--strict", action="store_true")
@@ -497,7 +511,7 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return run(args)
-    except (DataError, ArtifactError, EmbeddingModelError, ValueError) as exc:
+    except (DataError, ArtifactError, EmbeddingModelError, RouterConfigError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
     except Exception as exc:  # hub errors and the like: one line, not a traceback
