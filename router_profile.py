@@ -714,3 +714,19 @@ def _check_embedding_identity(profile: RouterProfile, metadata: dict, report: De
         report.warnings.append(f"the set records no embedding dtype (trained before it was recorded): the router runs {spec.dtype}")
     elif dtype != spec.dtype:
         report.errors.append(f"embedding dtype: the set was trained with {dtype}, the router computes {spec.dtype}")
+
+
+def check_set_for_profile(model_dir: str | Path, profile: RouterProfile, log=print) -> dict[str, dict]:
+    """A complete, valid set the router of `profile` can use as trained (warnings logged), or
+    models.ArtifactError naming every deploy error (prepare_models.py, upload_model.py)."""
+    from hub import check_artifact_set
+    from models import ArtifactError, decode_metadata
+
+    artifacts = check_artifact_set(model_dir)
+    metadata = decode_metadata(next(iter(artifacts.values())).get("metadata", {}))
+    report = check_deploy(profile, artifacts, metadata)
+    for warning in report.warnings:
+        log(f"deploy warning: {warning}")
+    if report.errors:
+        raise ArtifactError(f"{model_dir} is not a set {profile.source} can use as trained: " + "; ".join(report.errors))
+    return artifacts
