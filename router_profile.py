@@ -292,8 +292,8 @@ def _node_lines(node, path: tuple, lines: dict) -> None:
     if isinstance(node, yaml.MappingNode):
         for key, value in node.value:
             if isinstance(key, yaml.ScalarNode):
-                lines[path + (key.value,)] = key.start_mark.line + 1
                 _node_lines(value, path + (key.value,), lines)
+                lines[path + (key.value,)] = key.start_mark.line + 1  # the key's line, where a block value starts below it
     elif isinstance(node, yaml.SequenceNode):
         for i, item in enumerate(node.value):
             _node_lines(item, path + (i,), lines)
