@@ -49,6 +49,7 @@ from router_api import (
     require_router,
     router_token,
 )
+from router_profile import RouterConfigError, add_router_config_argument, profile_from_args
 
 SUSPECT_EXIT = 3
 PLACEHOLDER_CONFIDENCE = 0.5  # the router's placeholder answer: `general` at 0.5 for every text
@@ -245,6 +246,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--retries", type=int, default=3, help="retries after a failed attempt (default 3)")
     p.add_argument("--backoff", type=float, default=0.5, help="first backoff in seconds, doubled per retry, with jitter")
     p.add_argument("--no-progress", action="store_true")
+    add_router_config_argument(p)
     return p
 
 
@@ -254,6 +256,11 @@ def main(argv: list[str] | None = None) -> int:
         print("error: --concurrency must be at least 1", file=sys.stderr)
         return 2
     policy = RetryPolicy(timeout=args.timeout, retries=args.retries, backoff=args.backoff, max_backoff=10.0)
+    try:
+        profile = profile_from_args(args)  # the router's decisions: the recorded ones are checked against it
+    except RouterConfigError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
     try:
         outcome, reasons = categorise_file(
             Path(args.input),
@@ -284,6 +291,11 @@ def main(argv: list[str] | None = None) -> int:
                 file=sys.stderr,
             )
             return SUSPECT_EXIT
+    if profile is not None:
+        unknown = Counter(r.decision for r in outcome.results.values() if r.decision and profile.decision(r.decision) is None)
+        if unknown:
+            named = ", ".join(f"{d!r} ({n})" for d, n in unknown.most_common(5))
+            print(f"warning: the router answered decisions that {args.router_config} does not have: {named}: is it this router's config?")
     if outcome.errors:
         print(f"{len(outcome.errors)} queries could not be classified: run the same command again to retry them", file=sys.stderr)
         return 1

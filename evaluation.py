@@ -63,6 +63,7 @@ class StrategyResult:
     fallbacks: int = 0
     fallbacks_by_decision: dict[str, int] = field(default_factory=dict)
     skipped: int = 0
+    elsewhere: int = 0  # queries of decisions that use another algorithm (their first modelRef stands in)
 
     def to_dict(self) -> dict:
         return asdict(self)

@@ -103,6 +103,17 @@ class QueryRoutes:
     inferred: int = 0  # decisions taken from the profile by the query's category (no `decision` in the data)
     unknown: dict[str, int] = field(default_factory=dict)  # recorded decision names the profile does not have -> queries
 
+    def uses(self, query: str, algorithm: str) -> bool:
+        """Does the query's decision call this selector? Decisions of another algorithm do not;
+        when no decision uses `algorithm`, every decision is taken as if it did (what train.py
+        trained that file on). A query without a known decision: True (unconstrained)."""
+        name = self.decision_by_query.get(query)
+        if name is None:
+            return True
+        if not any(d.algorithm == algorithm for d in self.decisions.values()):
+            return True
+        return self.decisions[name].algorithm == algorithm
+
     def candidates(self, query: str) -> tuple[str, ...] | None:
         name = self.decision_by_query.get(query)
         return tuple(self.decisions[name].candidates) if name is not None else None
@@ -149,20 +160,32 @@ class Served:
     models: list[str]
     fallbacks: int = 0  # labels outside the decision's candidates: sent to its first modelRef
     skipped: int = 0  # one-candidate decisions: the selector is not called
+    elsewhere: int = 0  # queries of decisions that use another algorithm: their first modelRef stands in
     fallbacks_by_decision: dict[str, int] = field(default_factory=dict)
     queries_by_decision: dict[str, int] = field(default_factory=dict)
 
 
-def serve(choices: list[str], candidates: list[tuple[str, ...] | None], decisions: list[str | None] | None = None) -> Served:
+def serve(
+    choices: list[str],
+    candidates: list[tuple[str, ...] | None],
+    decisions: list[str | None] | None = None,
+    uses_selector: list[bool] | None = None,
+) -> Served:
     """The runtime's rule on a selector's `choices` (one per query), given each query's decision
-    candidates (None: unconstrained) and decision name (for the counts)."""
+    candidates (None: unconstrained), decision name (for the counts) and whether that decision
+    uses this selector at all (False: the query never reaches it; its first modelRef stands in,
+    counted as `elsewhere`)."""
     decisions = decisions or [None] * len(choices)
+    uses_selector = uses_selector or [True] * len(choices)
     served = Served([])
-    for choice, allowed, name in zip(choices, candidates, decisions):
+    for choice, allowed, name, uses in zip(choices, candidates, decisions, uses_selector):
         if name is not None:
             served.queries_by_decision[name] = served.queries_by_decision.get(name, 0) + 1
         if allowed is None:
             served.models.append(choice)
+        elif not uses:
+            served.models.append(allowed[0])
+            served.elsewhere += 1
         elif len(allowed) == 1:
             served.models.append(allowed[0])
             served.skipped += 1
@@ -235,9 +258,32 @@ class TrainingSet:
             best.append(best_model(per_model, objective, rank))
         return cls(list(queries), np.asarray(features, dtype=np.float64), best, models, scores, quality, latency, objective, allowed)
 
+    @property
+    def selectable(self) -> np.ndarray:
+        """Per model: a candidate of some training query's decision (all True without decisions).
+        A label outside every candidate list would only ever be overridden by the router."""
+        return np.ones(len(self.models), dtype=bool) if self.allowed is None else self.allowed.any(axis=0)
+
+    def rows(self, index: np.ndarray | list[int]) -> "TrainingSet":
+        """The same set restricted to some queries (those whose decision uses one selector)."""
+        i = np.asarray(index, dtype=int)
+        allowed = None if self.allowed is None else self.allowed[i]
+        return TrainingSet(
+            [self.queries[k] for k in i],
+            self.features[i],
+            [self.best[k] for k in i],
+            self.models,
+            self.scores[i],
+            self.quality[i],
+            self.latency[i],
+            self.objective,
+            allowed,
+        )
+
     def best_by_mean(self, rows: np.ndarray) -> str:
-        """The model with the best mean objective over `rows` (ties: better overall rank)."""
-        return self.models[int(np.argmax(mean_over_rows(self.scores[rows])))]  # first max: models are rank-ordered
+        """The selectable model with the best mean objective over `rows` (ties: better overall rank)."""
+        means = np.where(self.selectable, mean_over_rows(self.scores[rows]), -np.inf)
+        return self.models[int(np.argmax(means))]  # first max: models are rank-ordered
 
 
 def mean_over_rows(values: np.ndarray) -> np.ndarray:
@@ -507,7 +553,10 @@ def train_svm(
     points, targets, weights = _prototypes(ts, xh, max_prototypes, seed)
     points = quantize(points)
     estimators, linear, rbf = {}, [], []
+    selectable = ts.selectable
     for j, model in enumerate(ts.models):
+        if not selectable[j]:
+            continue  # no decision allows it: the router would override every choice of it
         use = ~np.isnan(targets[:, j])
         if use.sum() < 2:
             raise TrainingError(f"svm: model {model!r} has outcomes for fewer than two training queries")
@@ -531,7 +580,7 @@ def train_svm(
     artifact = {
         "algorithm": "svm",
         "trained": True,
-        "model_names": list(ts.models),
+        "model_names": [m for m, ok in zip(ts.models, selectable) if ok],
         "kernel_type": "Linear" if kernel == "linear" else "Rbf",
         "gamma": float(gamma),
         "feature_dim": int(ts.features.shape[1]),

@@ -292,8 +292,8 @@ def _node_lines(node, path: tuple, lines: dict) -> None:
     if isinstance(node, yaml.MappingNode):
         for key, value in node.value:
             if isinstance(key, yaml.ScalarNode):
-                lines[path + (key.value,)] = key.start_mark.line + 1
                 _node_lines(value, path + (key.value,), lines)
+                lines[path + (key.value,)] = key.start_mark.line + 1  # the key's line, where a block value starts below it
     elif isinstance(node, yaml.SequenceNode):
         for i, item in enumerate(node.value):
             _node_lines(item, path + (i,), lines)
@@ -564,3 +564,169 @@ def _endpoint(g: _Fields, merged: dict) -> RemoteEndpoint:
         api_key_env=g.get(merged, at + ("api_key_env",), str, "").strip(),
         dimensions=g.get(merged, at + ("dimensions",), int, 0),
     )
+
+
+# ---------------------------------------------------------------------------------------------
+# Command-line use and the deploy check
+
+
+def add_router_config_argument(p) -> None:
+    """--router-config, shared by train.py, validate.py, tradeoff.py and the categoriser."""
+    p.add_argument(
+        "--router-config",
+        metavar="PATH",
+        help="the semantic router's own config YAML (v0.3): use the embedding, decisions and candidates it serves",
+    )
+
+
+def profile_from_args(args, log=print) -> RouterProfile | None:
+    """The profile of --router-config (its summary logged), or None when the flag is absent."""
+    path = getattr(args, "router_config", None)
+    if not path:
+        return None
+    profile = load_router_profile(path)
+    for line in profile.summary().splitlines():
+        log(line)
+    return profile
+
+
+ARTIFACT_FILES = {"knn": "knn_model.json", "kmeans": "kmeans_model.json", "svm": "svm_model.json"}
+FALLBACK = {
+    "knn": "KNN fails and every request of a knn decision goes to its first modelRef",
+    "kmeans": "KMeans fails and every request of a kmeans decision goes to its first modelRef",
+    "svm": "an SVM dimension mismatch panics across the FFI boundary and ABORTS THE ROUTER PROCESS",
+}
+
+
+@dataclass
+class DeployReport:
+    errors: list[str] = field(default_factory=list)  # the router cannot use the set as trained
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors
+
+    def lines(self) -> list[str]:
+        return [f"DEPLOY ERROR: {e}" for e in self.errors] + [f"deploy warning: {w}" for w in self.warnings]
+
+
+def artifact_labels(kind: str, artifact: dict) -> set[str]:
+    """The model names a selector file can return."""
+    if kind == "knn":
+        return {str(x) for x in artifact.get("labels") or []}
+    if kind == "kmeans":
+        return {str(x) for x in artifact.get("cluster_models") or []}
+    names = {str(x) for x in artifact.get("model_names") or []}
+    for key in ("linear_classifiers", "rbf_classifiers"):
+        names |= {str(c.get("model_name")) for c in artifact.get(key) or [] if isinstance(c, dict)}
+    return names
+
+
+def _feature_size(kind: str, artifact: dict) -> int | None:
+    rows = {"knn": artifact.get("embeddings"), "kmeans": artifact.get("centroids")}.get(kind)
+    if kind == "svm":
+        for c in artifact.get("linear_classifiers") or []:
+            return len(c.get("weights") or [])
+        for c in artifact.get("rbf_classifiers") or []:
+            for sv in c.get("support_vectors") or []:
+                return len(sv)
+        return None
+    return len(rows[0]) if rows else None
+
+
+def check_deploy(profile: RouterProfile, artifacts: dict[str, dict], metadata: dict) -> DeployReport:
+    """Would the router described by `profile` use these selector files as they were trained?
+
+    `artifacts`: algorithm -> parsed file; `metadata`: their decoded metadata (the first file's).
+    Errors (each names both sides): the router cannot compute its ML embedding (a problem in its
+    config, or the batched-Qwen3 gate not met: every request falls back); a feature size other than
+    the profile's dimension + 14 (KNN and KMeans fall back on every request, SVM aborts the
+    router); labels that are no candidate of any decision using that selector (those requests go
+    to the decision's first modelRef); an embedding model, dimension, layer or dtype other than the
+    profile's. Warnings: facts the set cannot show (no recorded dtype), selectors no decision uses,
+    selectors a decision uses with no `pretrained_path` or no file here."""
+    report = DeployReport()
+    spec = profile.embedding
+    problem = profile.embedding_problem()
+    if problem:
+        report.errors.append(f"the router cannot compute its ML embedding: {problem}")
+    expected = profile.feature_dim
+    for kind, artifact in artifacts.items():
+        size = _feature_size(kind, artifact)
+        if size is None:
+            continue
+        if expected is None:
+            report.warnings.append(f"{ARTIFACT_FILES[kind]}: {size} values; the remote endpoint's width is not in the config to check")
+        elif size != expected:
+            report.errors.append(
+                f"{ARTIFACT_FILES[kind]}: the set's {size} values against the router's {spec.dimension} + {CATEGORY_SLOTS} = {expected}: "
+                f"{FALLBACK[kind]}"
+            )
+    used = profile.ml_algorithms()
+    for kind, artifact in artifacts.items():
+        if kind not in used:
+            report.warnings.append(f"{ARTIFACT_FILES[kind]}: no decision has algorithm.type {kind}: the router never consults it")
+            continue
+        allowed = profile.candidate_labels(kind)
+        stray = sorted(artifact_labels(kind, artifact) - allowed)
+        if stray:
+            names = ", ".join(d.name for d in profile.ml_decisions() if d.algorithm == kind)
+            report.errors.append(
+                f"{ARTIFACT_FILES[kind]}: labels {stray} are no candidate of the {kind} decisions ({names}: "
+                f"{sorted(allowed)}): those requests go to the decision's first modelRef"
+            )
+    for kind in used:
+        if kind not in artifacts:
+            report.warnings.append(f"a decision uses {kind}, but this set has no {ARTIFACT_FILES[kind]}")
+        if not profile.artifact_paths.get(kind):
+            report.warnings.append(
+                f"a decision uses {kind}, but global.router.model_selection.ml.{kind}.pretrained_path is not set: the router loads no file"
+            )
+    _check_embedding_identity(profile, metadata, report)
+    return report
+
+
+def _check_embedding_identity(profile: RouterProfile, metadata: dict, report: DeployReport) -> None:
+    spec = profile.embedding
+    recorded = metadata.get("router_embedding")
+    if isinstance(recorded, str):
+        try:
+            recorded = json.loads(recorded)
+        except ValueError:
+            recorded = None
+    if isinstance(recorded, dict):
+        for key in ("backend", "model_type", "hub_id", "dimension", "layer", "dtype"):
+            ours, theirs = recorded.get(key), getattr(spec, key)
+            if key == "hub_id" and ours is None and theirs is None:
+                ours, theirs = recorded.get("model_path"), spec.model_path
+            if ours != theirs:
+                report.errors.append(f"embedding {key}: the set was trained with {ours!r}, the router computes {theirs!r}")
+        return
+    trained = metadata.get("embedding_model")
+    want = spec.hub_id or (spec.endpoint.model if spec.endpoint else spec.model_path)
+    if trained and want and trained not in (want, f"openai_compatible:{want}"):
+        report.errors.append(f"embedding model: the set was trained with {trained!r}, the router's ML selectors embed with {want!r}")
+    elif not trained:
+        report.warnings.append("the set's metadata names no embedding model: only its size could be checked")
+    dtype = metadata.get("embedding_dtype")
+    if dtype is None:
+        report.warnings.append(f"the set records no embedding dtype (trained before it was recorded): the router runs {spec.dtype}")
+    elif dtype != spec.dtype:
+        report.errors.append(f"embedding dtype: the set was trained with {dtype}, the router computes {spec.dtype}")
+
+
+def check_set_for_profile(model_dir: str | Path, profile: RouterProfile, log=print) -> dict[str, dict]:
+    """A complete, valid set the router of `profile` can use as trained (warnings logged), or
+    models.ArtifactError naming every deploy error (prepare_models.py, upload_model.py)."""
+    from hub import check_artifact_set
+    from models import ArtifactError, decode_metadata
+
+    artifacts = check_artifact_set(model_dir)
+    metadata = decode_metadata(next(iter(artifacts.values())).get("metadata", {}))
+    report = check_deploy(profile, artifacts, metadata)
+    for warning in report.warnings:
+        log(f"deploy warning: {warning}")
+    if report.errors:
+        raise ArtifactError(f"{model_dir} is not a set {profile.source} can use as trained: " + "; ".join(report.errors))
+    return artifacts

@@ -30,12 +30,14 @@ from data_loader import (
     query_set_digest,
     split_queries,
 )
-from embeddings import EMBEDDING_MODEL_ENV, EmbeddingModelError, RouterEmbedder, default_embedding_model, make_embedder
+from embeddings import EMBEDDING_MODEL_ENV, EmbeddingModelError, NativeEmbedder, RouterEmbedder, default_embedding_model, make_embedder
 from models import (
     ALGORITHMS,
+    ARTIFACT_FILES,
     SELECTORS,
     TOOL_VERSION,
     ArtifactError,
+    QueryRoutes,
     TrainingError,
     TrainingSet,
     build_features,
@@ -44,6 +46,7 @@ from models import (
     write_artifacts,
 )
 from router_api import TOKEN_ENV, router_token, use_token
+from router_profile import RouterConfigError, add_router_config_argument, profile_from_args
 from tuning import DEFAULT_BUDGET_SECONDS, DEFAULT_FOLDS, tune
 from tuning import format_report as format_tuning
 
@@ -97,27 +100,18 @@ def train_from_table(
 
     The objective's `ref` comes from these training queries only, and travels in the metadata.
     `decisions` (router_profile.DecisionProfile-like, config order), when given: each query is
-    labelled among its decision's candidates (models.query_routes, TrainingSet.build), queries of
-    one-candidate decisions are left out (the router never asks the selector for them), and the
-    candidates go into the metadata for validate.py's replay.
+    labelled among its decision's candidates (models.query_routes, TrainingSet.build); each
+    selector learns from the queries of the decisions that use it (of every decision when none
+    does); queries of no known decision and of one-candidate decisions are left out (the router
+    never asks a selector for them); the decisions go into the metadata for validate.py's replay.
     """
     train_table = table.subset(train_queries)
     routes = None
     notes = []
     if decisions:
-        routes = query_routes(train_table.queries, decisions, train_table.decision_by_query, train_table.category_by_query)
-        one = [q for q in train_table.queries if (c := routes.candidates(q)) is not None and len(c) == 1]
-        few = [
-            q
-            for q in train_table.queries
-            if (c := routes.candidates(q)) and len(c) > 1 and sum(m in train_table.outcomes_by_query[q] for m in c) < 2
-        ]
-        if one:
-            notes.append(f"{len(one)} queries of one-candidate decisions left out: the router skips the selector for them")
-        if few:
-            notes.append(f"{len(few)} queries have outcomes for fewer than two of their decision's candidates: left out")
-        notes.extend(routes.describe())
-        train_table = train_table.subset([q for q in train_table.queries if q not in set(one) | set(few)])
+        routes, kept, dropped = routed_queries(train_table, decisions)
+        notes.extend(routes.describe() + dropped)
+        train_table = train_table.subset(kept)
     objective = fit_objective(train_table, settings.quality_weight, settings.efficiency)
     labels = label_queries(train_table, objective)
     if len(train_table.models) < 2:
@@ -134,7 +128,7 @@ def train_from_table(
     categories = [train_table.category_by_query[q] for q in labels.queries]
     features = build_features(embed(train_table.texts(labels.queries)), categories)  # the user message as sent, as the router embeds it
     candidates = [routes.candidates(q) for q in labels.queries] if routes else None
-    ts = TrainingSet.build(train_table, labels.queries, features, objective, labels.ranking, candidates)
+    ts_all = TrainingSet.build(train_table, labels.queries, features, objective, labels.ranking, candidates)
     by_category = category_models(train_table, objective, labels.ranking)
     meta = dict(metadata or {})
     meta.update(
@@ -164,11 +158,49 @@ def train_from_table(
     artifacts = {}
     for kind in settings.algorithms:
         train_fn = SELECTORS[kind][0]
+        ts = ts_all
+        if routes is not None:
+            users = {d.name for d in decisions if d.algorithm == kind}
+            if not users:
+                notes.append(f"no decision uses {kind}: {ARTIFACT_FILES[kind]} learns every decision's queries, as if they all used it")
+            ts = ts_all.rows([i for i, q in enumerate(labels.queries) if not users or routes.decision_by_query[q] in users])
+            if not ts.queries:
+                raise TrainingError(f"no training query belongs to a decision that uses {kind} ({', '.join(sorted(users))})")
         trained = train_fn(ts, **settings.selector_kwargs(kind))
         trained.artifact["metadata"] = encode_metadata({"algorithm": kind, **meta})
         artifacts[kind] = trained.artifact
         notes.extend(trained.notes)
     return TrainedSet(artifacts, objective, labels.ranking, notes, by_category, routes)
+
+
+def routed_queries(table: OutcomeTable, decisions) -> tuple[QueryRoutes, list[str], list[str]]:
+    """(routes, the queries a selector can be asked about, notes on the others): a query needs a
+    known decision with at least two candidates, and outcomes for two of them."""
+    routes = query_routes(table.queries, decisions, table.decision_by_query, table.category_by_query)
+    kept, unknown, one, few = [], 0, 0, 0
+    for query in table.queries:
+        candidates = routes.candidates(query)
+        if candidates is None:
+            unknown += 1
+        elif len(candidates) == 1:
+            one += 1
+        elif sum(m in table.outcomes_by_query[query] for m in candidates) < 2:
+            few += 1
+        else:
+            kept.append(query)
+    notes = []
+    if unknown:
+        notes.append(
+            f"{unknown} queries match no decision of the router config (by their recorded `decision`, else their category): "
+            "left out; add_category_to_training_data.py records the router's own decision"
+        )
+    if one:
+        notes.append(f"{one} queries of one-candidate decisions left out: the router skips the selector for them")
+    if few:
+        notes.append(f"{few} queries have outcomes for fewer than two of their decision's candidates: left out")
+    if not kept:
+        raise TrainingError("no training query belongs to a decision with two or more candidates: " + "; ".join(notes or ["no queries"]))
+    return routes, kept, notes
 
 
 def fetch_default_training_data(cache_dir: Path) -> Path:
@@ -199,24 +231,15 @@ def run(args: argparse.Namespace) -> int:
     train_queries, held_out = split_queries(table.queries, args.holdout, args.seed)
     log(f"Queries: {len(table.queries)} ({len(train_queries)} train, {len(held_out)} held out), models: {len(table.models)}")
 
-    embedder = make_embedder(
-        args.embedding_model,
-        args.device,
-        args.batch_size,
-        cache_dir / "embeddings",
-        args.quiet,
-        args.router_url,
-        args.router_dimension or 1024,
-    )
+    profile = profile_from_args(args, log)
+    embedder = embedder_from_args(args, cache_dir / "embeddings", profile, log)
     settings = settings_from_args(args)
     metadata = {
-        "embedding_model": embedder.model_id,
+        **embedding_metadata(embedder, profile),
         "data_file": data_file.name,
         "data_sha256": report.sha256,
         "holdout": {"fraction": args.holdout, "seed": args.seed, "count": len(held_out), "digest": query_set_digest(held_out)},
     }
-    if isinstance(embedder, RouterEmbedder):
-        metadata["router_url"] = embedder.router_url
     if args.tune:
         log(f"Tuning each selector's settings by {args.tune_folds}-fold cross-validation (budget {args.tune_budget:.0f} s) ...")
         settings, tuning = tune(table, train_queries, embedder.embed, settings, train_from_table, args.tune_folds, args.tune_budget, log)
@@ -224,7 +247,10 @@ def run(args: argparse.Namespace) -> int:
         for line in format_tuning(tuning, settings.efficiency):
             log(line)
         log("Reproduce without tuning: python train.py ... " + " ".join(tuned_flags(settings)))
-    decisions = router_decisions(args, table, log)
+    decisions = router_decisions(profile, table, log)
+    if decisions and args.candidates == "all":
+        log("--candidates all: labels among every model, not the decisions' candidates (validate.py --router-config shows the fallbacks)")
+        decisions = None
     trained = train_from_table(table, train_queries, embedder.embed, settings, metadata, decisions)
     log(f"Embedding model: {embedder.model_id} (cache: {embedder.cache_hits} hits, {embedder.cache_misses} new)")
     log(f"Objective: {trained.objective.describe()}")
@@ -239,26 +265,63 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def router_decisions(args: argparse.Namespace, table: OutcomeTable, log) -> tuple | None:
-    """The decisions of --router-config (config order), or None; says when the data records the
-    router's decisions but no config gives their candidates."""
-    if not getattr(args, "router_config", None):
+def router_decisions(profile, table: OutcomeTable, log) -> tuple | None:
+    """The decisions of the router profile (config order), or None; says when the data records
+    the router's decisions but no config gives their candidates."""
+    if profile is None:
         if table.decision_by_query:
             log(
                 f"note: {len(table.decision_by_query)} queries record the router decision they matched, but without "
                 "--router-config their candidates are unknown: labels are chosen among all models"
             )
         return None
-    from router_profile import load_router_profile
-
-    return load_router_profile(args.router_config).decisions
+    return profile.decisions
 
 
-def add_router_config_argument(p: argparse.ArgumentParser) -> None:
-    p.add_argument(
-        "--router-config",
-        help="the router's config YAML (v0.3): label and replay each query among its decision's candidates (modelRefs)",
-    )
+def embedder_from_args(args: argparse.Namespace, cache_dir: Path | None, profile=None, log=print):
+    """The embedder the flags ask for. With a router profile: exactly what that router's ML
+    selectors compute (refused, with the reason and what to use instead, when it cannot be
+    reproduced or the chosen model gives another width). Without one: --embedding-model, and one
+    line saying that the features are assumed, not read from a router."""
+    if profile is None:
+        embedder = make_embedder(
+            args.embedding_model or default_embedding_model(),
+            args.device,
+            args.batch_size,
+            cache_dir,
+            args.quiet,
+            args.router_url,
+            args.router_dimension or 1024,
+        )
+        log(
+            f"Features assumed, not read from a router: {embedder.model_id} ({embedder.dtype}) + {len(CATEGORIES)} category slots. "
+            "Pass --router-config PATH (the router's config.yaml) to train for what your router computes."
+        )
+        return embedder
+    problem = profile.embedding_problem()
+    if problem:
+        log(f"WARNING: {problem}: the set will be trained, but this router will not use it until its config is fixed")
+    embedder = make_embedder(args.embedding_model, args.device, args.batch_size, cache_dir, args.quiet, args.router_url, profile=profile)
+    want = profile.embedding.dimension
+    if want is not None and embedder.dimension != want:
+        raise EmbeddingModelError(
+            f"{embedder.model_id} gives {embedder.dimension} values; {profile.source} feeds its ML selectors {want} "
+            f"({profile.embedding.describe()}): use the router's own weights, or --embedding-model router"
+        )
+    return embedder
+
+
+def embedding_metadata(embedder, profile=None) -> dict:
+    """What a set records about its vectors (validate.py, prepare_models.py and the deploy check read it)."""
+    meta = {"embedding_model": embedder.model_id, "embedding_dtype": embedder.dtype}
+    if isinstance(embedder, NativeEmbedder):
+        meta["embedding_pooling"] = embedder.POOLING[embedder.model_type]
+        meta["embedding_layer"] = "all" if embedder.layer is None else embedder.layer
+    if isinstance(embedder, RouterEmbedder):
+        meta["router_url"] = embedder.router_url
+    if profile is not None:
+        meta.update(profile.to_metadata())
+    return meta
 
 
 def add_training_arguments(p: argparse.ArgumentParser) -> None:
@@ -330,10 +393,11 @@ def add_embedding_arguments(p: argparse.ArgumentParser) -> None:
     """Which embedding model, where its vectors are cached, and how it runs (train.py, tradeoff.py)."""
     p.add_argument(
         "--embedding-model",
-        default=default_embedding_model(),
         help="qwen3 (default, or $%s), gte, mpnet, e5, bge, minilm (bundled, offline), a hub id, a local path, "
-        "or router (the running router's own embeddings, see --router-url)" % EMBEDDING_MODEL_ENV,
+        "or router (the running router's own embeddings, see --router-url). With --router-config: the router's own "
+        "model (default), a folder holding its weights, or router" % EMBEDDING_MODEL_ENV,
     )
+    add_router_config_argument(p)
     add_router_arguments(p)
     p.add_argument("--cache-dir", help="downloads and the embedding cache (default: .cache)")
     p.add_argument("--batch-size", type=int, default=32)
@@ -362,9 +426,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--data-file", help="benchmark JSONL (default: download %s from the Hub)" % TRAINING_DATA_FILE)
     p.add_argument("--output-dir", default="models/", help="where the three JSON files go (default: models/)")
     add_embedding_arguments(p)
-    add_router_config_argument(p)
     add_training_arguments(p)
     p.add_argument("--holdout", type=float, default=0.0, help="fraction of queries held out for validate.py (default 0)")
+    p.add_argument(
+        "--candidates",
+        choices=("decisions", "all"),
+        default="decisions",
+        help="with --router-config: label each query among its decision's candidates (default), or among all models "
+        "(a set as trained before decisions were read, for comparison)",
+    )
     p.add_argument("--tune", action="store_true", help="choose each selector's settings by cross-validation on the training queries")
     p.add_argument("--tune-folds", type=int, default=DEFAULT_FOLDS, help=f"folds for --tune (default {DEFAULT_FOLDS})")
     p.add_argument(
@@ -382,7 +452,7 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return run(args)
-    except (DataError, EmbeddingModelError, TrainingError, ArtifactError, ValueError) as exc:
+    except (DataError, EmbeddingModelError, TrainingError, ArtifactError, RouterConfigError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
 

@@ -48,10 +48,10 @@ from models import (
     serve,
 )
 from router_api import RouterUnavailable, router_token, use_token
+from router_profile import RouterConfigError, add_router_config_argument, check_deploy, profile_from_args
 from skew import format_report, sample_queries, skew_report
 from train import (
     add_router_arguments,
-    add_router_config_argument,
     add_training_arguments,
     router_decisions,
     settings_from_args,
@@ -167,20 +167,22 @@ def evaluate_selectors(
                     f"{features.shape[1]} ({features.shape[1] - len(CATEGORIES)} + {len(CATEGORIES)} category slots)"
                 )
             selection = select(kind, artifact, features)
-            served = serve(selection.choices, candidates, names)
+            uses = [routes.uses(q, kind) for q in eval_table.queries] if routes else None
+            served = serve(selection.choices, candidates, names, uses)
             result = evaluate_choices(f"{kind.upper()} Selection", "selector", served.models, eval_table, selection.ties)
             result.fallbacks, result.fallbacks_by_decision, result.skipped = served.fallbacks, served.fallbacks_by_decision, served.skipped
+            result.elsewhere = served.elsewhere
             results.append(result)
         except (ArtifactError, ValueError, KeyError, IndexError) as exc:
             failed[kind] = f"{type(exc).__name__}: {exc}"
     return results, failed
 
 
-def replay_routes(args, table, meta: dict, queries: list[str], log) -> QueryRoutes | None:
-    """The decisions the replay applies the router's candidate rule with: --router-config's, else
-    those the set was trained for (metadata `decision_candidates`), else none (every label served)."""
-    decisions = router_decisions(args, table, log)
-    source = args.router_config if decisions else None
+def replay_routes(profile, table, meta: dict, queries: list[str], log) -> QueryRoutes | None:
+    """The decisions the replay applies the router's candidate rule with: the profile's (--router-config),
+    else those the set was trained for (metadata `decision_candidates`), else none (every label served)."""
+    decisions = router_decisions(profile, table, log)
+    source = profile.source if decisions else None
     if decisions is None and meta.get("decision_candidates"):
         from router_profile import DecisionProfile
 
@@ -205,11 +207,13 @@ def format_fallbacks(results: list[StrategyResult], routes: QueryRoutes) -> list
     for r in results:
         if r.kind != "selector":
             continue
-        uses = [d.name for d in routes.decisions.values() if d.algorithm == r.name.split()[0].lower()]
+        kind = r.name.split()[0].lower()
+        uses = [d.name for d in routes.decisions.values() if d.algorithm == kind]
         by = ", ".join(f"{d} {n}/{per_decision.get(d, 0)}" for d, n in sorted(r.fallbacks_by_decision.items())) or "none"
+        served = f"decisions with algorithm {kind}: {', '.join(uses)}" if uses else f"no decision uses {kind}: replayed as if all did"
         lines.append(
             f"  {r.name}: {r.fallbacks} fallbacks (by decision: {by}); {r.skipped} queries of one-candidate decisions skip it; "
-            f"decisions with algorithm {r.name.split()[0].lower()} in the config: {', '.join(uses) or 'none'}"
+            f"{r.elsewhere} queries of other algorithms' decisions at their first modelRef; {served}"
         )
     return lines
 
@@ -430,17 +434,19 @@ def run(args: argparse.Namespace) -> int:
         log(line)
 
     embedding_name = args.embedding_model or args.qwen3_model
+    profile = profile_from_args(args, log)
     if args.cross_validate:
         embedder = make_embedder(
-            embedding_name or "qwen3",
+            embedding_name if profile is not None else embedding_name or "qwen3",
             args.device,
             args.batch_size,
             args.cache_dir,
             args.quiet,
             args.router_url,
             args.router_dimension or 1024,
+            profile=profile,
         )
-        summary = cross_validate(args, table, embedder.embed, log, router_decisions(args, table, log))
+        summary = cross_validate(args, table, embedder.embed, log, router_decisions(profile, table, log))
         print(f"\nCross-validation ({args.cross_validate} folds, {embedder.model_id})")
         print(f"{'Strategy':<44}{'Quality':>16}{'Objective':>16}{'Best Model %':>16}")
         for name, stats in sorted(summary.items(), key=lambda kv: -kv[1]["avg_quality"]["mean"]):
@@ -460,14 +466,22 @@ def run(args: argparse.Namespace) -> int:
         for kind, why in loaded.failed.items():
             print(f"FAILED {kind}: {why}", file=sys.stderr)
         return 1
+    if profile is not None:
+        deploy = check_deploy(profile, loaded.artifacts, meta)
+        for line in deploy.lines():
+            print(line, file=sys.stderr if line.startswith("DEPLOY ERROR") else sys.stdout)
+        if not deploy.ok:
+            print(f"error: {models_dir} is not a set {profile.source} can use as trained (see above)", file=sys.stderr)
+            return 1
+        log(f"Deploy check against {profile.source}: passed")
     if meta.get("categories") and meta["categories"] != list(CATEGORIES):
         raise ArtifactError(f"the artifacts use a different category order {meta['categories']}: their one-hot would not match")
     trained_model = meta.get("embedding_model")
-    if embedding_name and trained_model and not args.no_embeddings:
+    if embedding_name and trained_model and not args.no_embeddings and profile is None:
         asked = resolve_model(embedding_name).model_id
         if asked != trained_model:
             raise ArtifactError(f"the artifacts were trained with {trained_model!r}, not {asked!r}: their vectors would not match")
-    if not trained_model and not embedding_name and not args.no_embeddings:
+    if not trained_model and not embedding_name and not args.no_embeddings and profile is None:
         raise ArtifactError("the artifacts carry no metadata naming their embedding model: pass --embedding-model (or --qwen3-model PATH)")
 
     if meta.get("objective"):
@@ -493,14 +507,16 @@ def run(args: argparse.Namespace) -> int:
         print(f"{BOLD}--no-embeddings: RANDOM unit vectors (plumbing check only; selector numbers are meaningless){RESET}")
         embedding_id = "random"
     else:
+        # With a router profile: the vectors that router will compute, whatever the set recorded.
         embedder = make_embedder(
-            embedding_name or trained_model,
+            embedding_name if profile is not None else embedding_name or trained_model,
             args.device,
             args.batch_size,
             args.cache_dir,
             args.quiet,
             args.router_url or meta.get("router_url"),
             args.router_dimension or dimension or 1024,
+            profile=profile,
         )
         vectors = embedder.embed(table.texts(plan.queries))  # `prompt` when recorded: the text the router embeds
         embedding_id = embedder.model_id
@@ -511,7 +527,7 @@ def run(args: argparse.Namespace) -> int:
     if by_category is not None and not (isinstance(by_category, dict) and all(isinstance(v, str) for v in by_category.values())):
         log("warning: the metadata's category_models is not an object of category -> model name: no 'Best per category' row")
         by_category = None
-    routes = replay_routes(args, table, meta, plan.queries, log)
+    routes = replay_routes(profile, table, meta, plan.queries, log)
     results, failed = evaluate_once(table, loaded, plan.queries, features, objective, ranking, by_category, routes)
     print("\nEvaluating strategies...\n")
     print(format_table(results, len(plan.queries), len(table.models)))
@@ -574,7 +590,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--plot", help="write a quality-vs-latency (or cost) picture to this PNG")
     p.add_argument("--cross-validate", type=int, metavar="K", help="K query-level folds trained with train.py's code")
     add_router_arguments(p)  # --router-url: embeddings of a router-trained set, or the skew report of a local one
-    add_router_config_argument(p)
+    add_router_config_argument(p)  # --router-config: the deploy check, the router's own embedding and its candidates
     p.add_argument("--skew-sample", type=int, default=200, help="test queries compared with the router's features (default 200)")
     add_training_arguments(p)  # --algorithm, --seed, and the training flags --cross-validate uses
     p.add_argument("--strict", action="store_true")
@@ -586,7 +602,7 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return run(args)
-    except (DataError, ArtifactError, EmbeddingModelError, ValueError) as exc:
+    except (DataError, ArtifactError, EmbeddingModelError, RouterConfigError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
     except Exception as exc:  # hub errors and the like: one line, not a traceback

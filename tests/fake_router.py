@@ -74,6 +74,7 @@ class FakeRouter:
         decisions: list[dict] | None = None,
         placeholder: bool = False,
         token: str | None = None,
+        embedder=None,
     ):
         # decisions: [{"name", "domains": ["math", "math:algebra", ...], "keywords": {rule: regex}, "model_refs": [...]}]
         self.decisions = decisions or []
@@ -90,7 +91,7 @@ class FakeRouter:
         self.requests: list[tuple[str, dict]] = []
         self.counts: dict[str, int] = defaultdict(int)
         self._lock = threading.Lock()
-        self._model = None
+        self._model = embedder  # anything with .embed(texts) (an embeddings.Embedder with a cache); default: bundled minilm
         self._server = None
         self._thread = None
         self._loop = None
@@ -113,7 +114,7 @@ class FakeRouter:
             from embeddings import Embedder
 
             self._model = Embedder("minilm", quiet=True)
-        base = self._model.encode_uncached(texts).astype(np.float64)
+        base = np.asarray(self._model.embed(texts), dtype=np.float64)
         if self.embed_noise:
             for i, text in enumerate(texts):
                 rng = np.random.default_rng(int(hashlib.sha256(text.encode()).hexdigest()[:8], 16))

