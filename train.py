@@ -240,17 +240,20 @@ def run(args: argparse.Namespace) -> int:
         "data_sha256": report.sha256,
         "holdout": {"fraction": args.holdout, "seed": args.seed, "count": len(held_out), "digest": query_set_digest(held_out)},
     }
+    decisions = router_decisions(profile, table, log)
+    if decisions and args.candidates == "all":
+        log("--candidates all: labels among every model, not the decisions' candidates (validate.py --router-config shows the fallbacks)")
+        decisions = None
     if args.tune:
+        if decisions:
+            log("note: --tune compares settings over all models; the decisions' candidates apply to the final training only")
         log(f"Tuning each selector's settings by {args.tune_folds}-fold cross-validation (budget {args.tune_budget:.0f} s) ...")
         settings, tuning = tune(table, train_queries, embedder.embed, settings, train_from_table, args.tune_folds, args.tune_budget, log)
         metadata["tuning"] = tuning.to_metadata()
         for line in format_tuning(tuning, settings.efficiency):
             log(line)
         log("Reproduce without tuning: python train.py ... " + " ".join(tuned_flags(settings)))
-    decisions = router_decisions(profile, table, log)
-    if decisions and args.candidates == "all":
-        log("--candidates all: labels among every model, not the decisions' candidates (validate.py --router-config shows the fallbacks)")
-        decisions = None
+
     trained = train_from_table(table, train_queries, embedder.embed, settings, metadata, decisions)
     log(f"Embedding model: {embedder.model_id} (cache: {embedder.cache_hits} hits, {embedder.cache_misses} new)")
     log(f"Objective: {trained.objective.describe()}")

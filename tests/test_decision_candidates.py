@@ -201,3 +201,33 @@ def test_trained_for_the_decisions_the_set_never_leaves_its_candidates(candidate
     routed, _ = run_validate(router, data, folder / "routed", cache, folder)
     assert routed["KNN Selection"]["fallbacks"] == 0
     assert routed["KNN Selection"]["avg_quality"] > knn_served["avg_quality"]
+
+
+def test_each_file_learns_its_own_decisions_and_never_a_model_no_decision_allows():
+    import hashlib
+
+    outcomes, categories = {}, {}
+    for i in range(40):
+        q = f"query {i}"
+        categories[q] = "math" if i < 20 else "other"
+        # d is right everywhere, but no decision lists it; a, b, c each right on a third.
+        outcomes[q] = {m: Outcome(float(m == "d" or i % 3 == k), None, None) for k, m in enumerate("abcd")}
+    outcomes["query 39"] = {"a": Outcome(1.0, None, None)}  # one outcome: counted, never a label
+    table = OutcomeTable(outcomes, categories, ["a", "b", "c", "d"], decision_by_query={"query 0": "math_knn"})
+    decisions = (
+        DecisionProfile("math_knn", "knn", ("a", "b"), ("math",)),
+        DecisionProfile("other_svm", "svm", ("c", "b"), ("other",)),
+        DecisionProfile("solo", "knn", ("a",), ("history",)),
+    )
+
+    def embed(texts):
+        return np.array([[b / 255 for b in hashlib.sha256(t.encode()).digest()[:8]] for t in texts])
+
+    settings = train.TrainSettings(knn_smoothing=5, kmeans_clusters=4, svm_prototypes=16)
+    trained = train.train_from_table(table, table.queries, embed, settings, decisions=decisions)
+    knn, kmeans, svm = (trained.artifacts[k] for k in ("knn", "kmeans", "svm"))
+    assert len(knn["labels"]) == 20 and set(knn["labels"]) <= {"a", "b"}  # the 20 math queries only
+    assert svm["model_names"] == ["b", "c"] and {c["model_name"] for c in svm["rbf_classifiers"]} == {"b", "c"}
+    assert set(kmeans["cluster_models"]) <= {"a", "b", "c"}  # no decision uses kmeans: every decision's queries, never d
+    assert any("no decision uses kmeans" in note for note in trained.notes)
+    assert (trained.routes.recorded, trained.routes.inferred) == (1, 39)
