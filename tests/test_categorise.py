@@ -237,3 +237,16 @@ def test_a_killed_run_resumes_without_asking_again(tmp_path, fake_router):
     asked = [body["text"] for path, body in router.requests[asked_before:] if path == "/api/v1/classify/intent"]
     assert len(asked) == 40 - kept and len(set(asked)) == len(asked)
     assert len(read(out)) == 40 and all(r["category"] == "physics" for r in read(out))
+
+
+def test_decisions_the_router_config_lacks_are_named(tmp_path, fake_router, capsys):
+    router = fake_router(decisions=DECISIONS)
+    config = tmp_path / "router.yaml"
+    config.write_text(
+        "routing:\n  decisions:\n    - name: math_decision\n      rules: {operator: OR, conditions: [{type: domain, name: math}]}\n"
+        "      modelRefs: [{model: qwen3-8b}]\n"
+    )
+    code, _ = run(router, tmp_path, "--router-config", str(config))
+    out = capsys.readouterr().out
+    assert code == 0
+    assert "does not have: 'code_decision' (1), 'history_decision' (1)" in out
