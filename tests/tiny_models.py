@@ -86,3 +86,30 @@ def save_tiny_modernbert(folder: Path, hidden: int = 32, layers: int = 3, seed: 
     )
     ModernBertModel(config).save_pretrained(folder, safe_serialization=True)
     return folder
+
+
+def save_tiny_sentence_transformer(folder: Path, dtype: str = "bfloat16", seed: int = 0) -> Path:
+    """A sentence-transformers folder (ModernBERT + mean pooling) whose weights are saved in
+    `dtype`: sentence-transformers 6 then loads it in that dtype unless told otherwise."""
+    import json
+
+    import torch
+    from transformers import AutoModel, PreTrainedTokenizerFast
+
+    folder = Path(folder)
+    source = save_tiny_modernbert(folder / ".source", seed=seed)
+    AutoModel.from_pretrained(source, dtype=getattr(torch, dtype)).save_pretrained(folder, safe_serialization=True)
+    specials = {"pad_token": "[PAD]", "unk_token": "[UNK]", "cls_token": "[CLS]", "sep_token": "[SEP]", "mask_token": "[MASK]"}
+    PreTrainedTokenizerFast(tokenizer_file=str(source / "tokenizer.json"), **specials).save_pretrained(folder)
+    modules = [
+        {"idx": 0, "name": "0", "path": "", "type": "sentence_transformers.models.Transformer"},
+        {"idx": 1, "name": "1", "path": "1_Pooling", "type": "sentence_transformers.models.Pooling"},
+    ]
+    (folder / "modules.json").write_text(json.dumps(modules))
+    (folder / "1_Pooling").mkdir(exist_ok=True)
+    pooling = {"word_embedding_dimension": 32, "pooling_mode_mean_tokens": True, "pooling_mode_cls_token": False}
+    (folder / "1_Pooling" / "config.json").write_text(json.dumps(pooling))
+    import shutil
+
+    shutil.rmtree(source)
+    return folder
