@@ -41,7 +41,7 @@ def unit(v):
 
 def test_qwen3_appends_the_end_token_pools_the_last_token_cuts_and_normalises_again(tiny):
     ids = token_ids(tiny["qwen3"], "what is x")
-    assert ids[-1] == 0  # the tokenizer's <|endoftext|>, appended as the router's tokenizer does
+    assert ids[-1] == 1  # the tokenizer's <|endoftext|>, appended as the router's tokenizer does
     model = transformers_model(tiny["qwen3"])
     with torch.inference_mode():
         last = model(input_ids=torch.tensor([ids])).last_hidden_state[0, -1].numpy()
@@ -248,6 +248,7 @@ def test_train_and_validate_with_a_router_config_end_to_end(tiny, tmp_path, caps
     config.write_text(QWEN3_16.replace("embedding_dim: 16", "embedding_dim: 768"))  # the router now computes 768
     code, out = run_main(validate, argv, capsys)
     assert code == 1 and "the set's 30 values against the router's 768 + 14 = 782" in out
+    assert "is not a set" in out and "Evaluating strategies" not in out  # refused, not evaluated
     assert "ABORTS THE ROUTER PROCESS" in out
     code, out = run_main(train, ["--data-file", data, "--output-dir", tmp_path / "m2", "--cache-dir", tmp_path / "c", *common], capsys)
     assert code == 1 and "gives 32 values" in out and "feeds its ML selectors 768" in out

@@ -39,7 +39,8 @@ def save_tiny_qwen3(folder: Path, hidden: int = 32, layers: int = 2, seed: int =
 
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
-    tokenizer, vocab_size = _tokenizer(["<|endoftext|>", "[UNK]"], "$A:0 <|endoftext|>:0", ["<|endoftext|>"])
+    # The end token is not id 0 (what a batch is padded with), so a pooled pad is told from it.
+    tokenizer, vocab_size = _tokenizer(["[UNK]", "<|endoftext|>"], "$A:0 <|endoftext|>:0", ["<|endoftext|>"])
     tokenizer.save(str(folder / "tokenizer.json"))
     torch.manual_seed(seed)
     config = Qwen3Config(
@@ -52,7 +53,7 @@ def save_tiny_qwen3(folder: Path, hidden: int = 32, layers: int = 2, seed: int =
         head_dim=hidden // 4,
         max_position_embeddings=32768,  # the router's loader requires >= 32768
         pad_token_id=0,
-        eos_token_id=0,
+        eos_token_id=1,
     )
     Qwen3Model(config).save_pretrained(folder, safe_serialization=True)
     return folder
