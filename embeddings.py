@@ -799,7 +799,9 @@ class NativeEmbedder(Embedder):
             if self.model_type == "qwen3":
                 positions = (mask.cumsum(dim=1) - 1).clamp(min=0)  # each text's own positions, as if alone
                 hidden = model(input_ids=ids, attention_mask=mask, position_ids=positions).last_hidden_state
-                pooled = torch.nn.functional.normalize(hidden[:, -1, :].float(), dim=-1)
+                # Candle normalises at the full width, then cuts and normalises again: the same vector
+                # as one normalisation after the cut, which is what is done below.
+                pooled = hidden[:, -1, :].float()
             else:
                 out = model(input_ids=ids, attention_mask=mask, output_hidden_states=self.layer is not None)
                 # Early exit as Candle does it: the first `layer` layers, then the final norm.

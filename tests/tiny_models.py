@@ -39,7 +39,8 @@ def save_tiny_qwen3(folder: Path, hidden: int = 32, layers: int = 2, seed: int =
 
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
-    tokenizer, vocab_size = _tokenizer(["<|endoftext|>", "[UNK]"], "$A:0 <|endoftext|>:0", ["<|endoftext|>"])
+    # The end token is not id 0 (what a batch is padded with), so a pooled pad is told from it.
+    tokenizer, vocab_size = _tokenizer(["[UNK]", "<|endoftext|>"], "$A:0 <|endoftext|>:0", ["<|endoftext|>"])
     tokenizer.save(str(folder / "tokenizer.json"))
     torch.manual_seed(seed)
     config = Qwen3Config(
@@ -52,7 +53,7 @@ def save_tiny_qwen3(folder: Path, hidden: int = 32, layers: int = 2, seed: int =
         head_dim=hidden // 4,
         max_position_embeddings=32768,  # the router's loader requires >= 32768
         pad_token_id=0,
-        eos_token_id=0,
+        eos_token_id=1,
     )
     Qwen3Model(config).save_pretrained(folder, safe_serialization=True)
     return folder
@@ -85,4 +86,31 @@ def save_tiny_modernbert(folder: Path, hidden: int = 32, layers: int = 3, seed: 
         eos_token_id=3,
     )
     ModernBertModel(config).save_pretrained(folder, safe_serialization=True)
+    return folder
+
+
+def save_tiny_sentence_transformer(folder: Path, dtype: str = "bfloat16", seed: int = 0) -> Path:
+    """A sentence-transformers folder (ModernBERT + mean pooling) whose weights are saved in
+    `dtype`: sentence-transformers 6 then loads it in that dtype unless told otherwise."""
+    import json
+
+    import torch
+    from transformers import AutoModel, PreTrainedTokenizerFast
+
+    folder = Path(folder)
+    source = save_tiny_modernbert(folder / ".source", seed=seed)
+    AutoModel.from_pretrained(source, dtype=getattr(torch, dtype)).save_pretrained(folder, safe_serialization=True)
+    specials = {"pad_token": "[PAD]", "unk_token": "[UNK]", "cls_token": "[CLS]", "sep_token": "[SEP]", "mask_token": "[MASK]"}
+    PreTrainedTokenizerFast(tokenizer_file=str(source / "tokenizer.json"), **specials).save_pretrained(folder)
+    modules = [
+        {"idx": 0, "name": "0", "path": "", "type": "sentence_transformers.models.Transformer"},
+        {"idx": 1, "name": "1", "path": "1_Pooling", "type": "sentence_transformers.models.Pooling"},
+    ]
+    (folder / "modules.json").write_text(json.dumps(modules))
+    (folder / "1_Pooling").mkdir(exist_ok=True)
+    pooling = {"word_embedding_dimension": 32, "pooling_mode_mean_tokens": True, "pooling_mode_cls_token": False}
+    (folder / "1_Pooling" / "config.json").write_text(json.dumps(pooling))
+    import shutil
+
+    shutil.rmtree(source)
     return folder
