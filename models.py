@@ -283,6 +283,10 @@ class TrainingSet:
     def best_by_mean(self, rows: np.ndarray) -> str:
         """The selectable model with the best mean objective over `rows` (ties: better overall rank)."""
         means = np.where(self.selectable, mean_over_rows(self.scores[rows]), -np.inf)
+        if self.allowed is not None:
+            # An outside model ties with the first candidate it falls back to: prefer the model the
+            # rows' decisions allow (a nudge far below any real difference of mean objective).
+            means = means + 1e-9 * self.allowed[rows].mean(axis=0)
         return self.models[int(np.argmax(means))]  # first max: models are rank-ordered
 
 
@@ -498,7 +502,7 @@ def select_kmeans(a: dict, features: np.ndarray) -> Selection:
 # SVM
 
 
-def _prototypes(ts: TrainingSet, xh: np.ndarray, max_prototypes: int, seed: int):
+def _prototypes(ts: TrainingSet, xh: np.ndarray, max_prototypes: int, seed: int, scores: np.ndarray):
     """Training points for the SVM regressors: the queries themselves, or (on large sets) the
     centres of `max_prototypes` micro-clusters, each carrying the mean objective of its members
     per model. Each RBF regressor stores its support vectors in full in the file, so this keeps
@@ -506,16 +510,16 @@ def _prototypes(ts: TrainingSet, xh: np.ndarray, max_prototypes: int, seed: int)
     trained regressors."""
     n = len(xh)
     if n <= max_prototypes:
-        return xh, ts.scores, np.ones_like(ts.scores)
+        return xh, scores, np.ones_like(scores)
     from sklearn.cluster import MiniBatchKMeans
 
     km = MiniBatchKMeans(n_clusters=max_prototypes, random_state=seed, n_init=3, batch_size=2048).fit(xh)
     centres = l2_normalise_rows(km.cluster_centers_)
-    m = ts.scores.shape[1]
+    m = scores.shape[1]
     targets = np.full((max_prototypes, m), np.nan)
     weights = np.zeros((max_prototypes, m))
     for c in range(max_prototypes):
-        rows = ts.scores[km.labels_ == c]
+        rows = scores[km.labels_ == c]
         counts = np.sum(~np.isnan(rows), axis=0)
         weights[c] = counts
         targets[c] = np.where(counts > 0, np.nansum(rows, axis=0) / np.maximum(counts, 1), np.nan)
@@ -550,7 +554,13 @@ def train_svm(
     if len(set(ts.best)) == 1:
         notes.append(f"svm: every training query has the same best model ({ts.best[0]!r}); the selector will mostly pick it")
     xh = quantize(l2_normalise_rows(ts.features))
-    points, targets, weights = _prototypes(ts, xh, max_prototypes, seed)
+    scores = ts.scores
+    if ts.allowed is not None:
+        # A model outside a query's decision is served as the decision's first modelRef: the same
+        # outcome, so the regressors would tie the two and the router log a fallback for nothing.
+        # One epsilon less for the outside model breaks that tie towards the candidate.
+        scores = np.where(ts.allowed, scores, scores - epsilon)
+    points, targets, weights = _prototypes(ts, xh, max_prototypes, seed, scores)
     points = quantize(points)
     estimators, linear, rbf = {}, [], []
     selectable = ts.selectable
