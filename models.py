@@ -558,8 +558,9 @@ def train_svm(
     if ts.allowed is not None:
         # A model outside a query's decision is served as the decision's first modelRef: the same
         # outcome, so the regressors would tie the two and the router log a fallback for nothing.
-        # One epsilon less for the outside model breaks that tie towards the candidate.
-        scores = np.where(ts.allowed, scores, scores - epsilon)
+        # Three tube widths (epsilon) less for the outside model break that tie towards the candidate:
+        # within the tube the two predictions could still swap.
+        scores = np.where(ts.allowed, scores, scores - 3 * epsilon)
     points, targets, weights = _prototypes(ts, xh, max_prototypes, seed, scores)
     points = quantize(points)
     estimators, linear, rbf = {}, [], []

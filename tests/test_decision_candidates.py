@@ -12,7 +12,7 @@ import train
 import validate
 from data_loader import Objective, Outcome, OutcomeTable
 from evaluation import EvalTable, decision_baselines
-from models import TrainingSet, query_routes, serve, train_knn, train_svm
+from models import TrainingSet, query_routes, select_svm, serve, train_knn, train_svm
 from router_profile import DecisionProfile, load_router_profile
 
 QUALITY = Objective(1.0, "none")
@@ -234,11 +234,16 @@ def test_each_file_learns_its_own_decisions_and_never_a_model_no_decision_allows
 
 
 def test_a_tie_between_an_outside_model_and_the_fallback_goes_to_the_allowed_model():
-    # x is better overall (ranked first), but the decision allows l and g only: x would be served as l.
-    outcomes = {q: {"x": Outcome(1.0, None, None), "l": Outcome(1.0, None, None), "g": Outcome(0.0, None, None)} for q in ("q1", "q2")}
+    # x is better overall (ranked first) and decision B allows it, but decision A (q1, q2) allows
+    # l and g only: there x would be served as l, the same outcome, logged as a fallback.
+    def row(x, low, g):
+        return {"x": Outcome(x, None, None), "l": Outcome(low, None, None), "g": Outcome(g, None, None)}
+
+    outcomes = {"q1": row(1.0, 1.0, 0.0), "q2": row(1.0, 1.0, 0.0), "q3": row(1.0, 0.0, 0.0)}
     table = OutcomeTable(outcomes, dict.fromkeys(outcomes, "other"), ["g", "l", "x"])
-    ranking = [("x", 1.0), ("l", 0.9), ("g", 0.0)]
-    ts = TrainingSet.build(table, ["q1", "q2"], np.eye(2, 3), QUALITY, ranking, [("l", "g"), ("l", "g")])
-    assert ts.best_by_mean(np.array([0, 1])) == "l"  # not x: same outcome, but a fallback at run time
-    svm = train_svm(ts, C=1.0, epsilon=0.01).artifact
-    assert svm["model_names"] == ["l", "g"]  # x is no decision's candidate: no regressor for it
+    ranking = [("x", 1.0), ("l", 0.67), ("g", 0.0)]
+    features = np.array([[1.0, 0.0, 0.0], [0.9, 0.1, 0.0], [0.0, 0.0, 1.0]])
+    ts = TrainingSet.build(table, ["q1", "q2", "q3"], features, QUALITY, ranking, [("l", "g"), ("l", "g"), ("x", "g")])
+    assert ts.best_by_mean(np.array([0, 1])) == "l"  # not x
+    svm = train_svm(ts, C=10.0, epsilon=0.01, gamma=1.0).artifact
+    assert select_svm(svm, features[:2]).choices == ["l", "l"]
