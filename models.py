@@ -502,12 +502,13 @@ def select_kmeans(a: dict, features: np.ndarray) -> Selection:
 # SVM
 
 
-def _prototypes(ts: TrainingSet, xh: np.ndarray, max_prototypes: int, seed: int, scores: np.ndarray):
+def _prototypes(ts: TrainingSet, xh: np.ndarray, max_prototypes: int, seed: int, scores: np.ndarray | None = None):
     """Training points for the SVM regressors: the queries themselves, or (on large sets) the
     centres of `max_prototypes` micro-clusters, each carrying the mean objective of its members
     per model. Each RBF regressor stores its support vectors in full in the file, so this keeps
     svm_model.json a size the router can load while the decision values stay exactly those of the
     trained regressors."""
+    scores = ts.scores if scores is None else scores  # the regression targets (train_svm may adjust them)
     n = len(xh)
     if n <= max_prototypes:
         return xh, scores, np.ones_like(scores)
