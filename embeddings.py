@@ -371,7 +371,7 @@ class EmbeddingCache:
         merge = set(sizes[: max(2, len(sizes) // 2)])
         numbers = [i for i, name in enumerate(self._names) if name in merge]
         rows = np.isin(self._where[:, 0], numbers)
-        keys = [bytes(k) for k in self._keys[rows]]
+        keys = [bytes(k).ljust(_KEY_BYTES, b"\0") for k in self._keys[rows]]  # numpy strips trailing zero bytes
         self._write_shard(keys, self.get(keys))
         for old in merge:
             (self.dir / old).unlink(missing_ok=True)

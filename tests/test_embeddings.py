@@ -192,3 +192,15 @@ def test_a_running_embedder_picks_up_what_another_writer_saved(tmp_path, minilm_
     Embedder("minilm", cache_dir=tmp_path, quiet=True).embed(["written by the other process"])
     early.embed(["written by the other process"])
     assert early.cache_misses == 0 and early._model is None  # found on disk, never embedded again
+
+
+def test_compacting_keeps_keys_that_end_in_zero_bytes(tmp_path):
+    # A sha256 key ends in a zero byte once in 256: numpy's bytes type strips it, and a compacted
+    # shard written from those keys came out short, was found "truncated" and deleted, vectors lost.
+    cache = EmbeddingCache(tmp_path, "m@1")
+    keys = [bytes(31) + bytes([i]) for i in range(3)] + [b"\x01" * 30 + b"\x00\x00"]
+    for i, key in enumerate(keys):
+        cache.add([key], np.full((1, 2), i, np.float32))
+    cache.compact()
+    fresh = EmbeddingCache(tmp_path, "m@1", log=lambda message: pytest.fail(message))
+    assert len(fresh) == 4 and fresh.get(keys)[:, 0].tolist() == [0.0, 1.0, 2.0, 3.0]
