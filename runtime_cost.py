@@ -124,7 +124,12 @@ def time_select(kind: str, artifact: dict, features: np.ndarray) -> float:
             return _kmeans_request(centroids, x)
     else:
         rbf = [
-            (np.asarray(c["support_vectors"], dtype=np.float64), np.asarray(c["alpha"], dtype=np.float64), float(c["rho"]), float(c["gamma"]))
+            (
+                np.asarray(c["support_vectors"], dtype=np.float64),
+                np.asarray(c["alpha"], dtype=np.float64),
+                float(c["rho"]),
+                float(c["gamma"]),
+            )  # fmt: skip
             for c in artifact.get("rbf_classifiers") or []
         ]
         linear = [(np.asarray(c["weights"], dtype=np.float64), float(c["rho"])) for c in artifact.get("linear_classifiers") or []]

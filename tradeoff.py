@@ -39,6 +39,7 @@ from embeddings import EmbeddingModelError, make_embedder
 from evaluation import EvalTable, StrategyResult, category_choices, evaluate_choices, oracle_choices
 from frontier import Point, aiq, choose, cost_to_match, pareto, quality_at_cost, upper_hull
 from models import TrainingError, build_features, select
+from runtime_cost import SelectorCost, format_costs, measure_costs
 from train import (
     TrainSettings,
     add_efficiency_argument,
@@ -48,7 +49,6 @@ from train import (
     train_from_table,
     tuned_flags,
 )
-from runtime_cost import SelectorCost, format_costs, measure_costs
 from tuning import DEFAULT_FOLDS, SETTING_OF, embedded_once, tune
 from tuning import describe as describe_params
 

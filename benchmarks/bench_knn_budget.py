@@ -118,7 +118,8 @@ def main(argv: list[str] | None = None) -> int:
             print(f"{label:>8}{kept.mean():>17.4f} ±{kept.std():.4f}{rand:>20}{wins:>8}{ms:>12.2f}")
         within = [b for b in sorted(results) if b and np.mean(results[b][0]) >= floor]
         smallest[name] = within[0] if within else None
-        print(f"  within the folds' spread of all rows ({full.mean():.4f} - {full.std():.4f} = {floor:.4f}): smallest budget {smallest[name]}")
+        spread = f"{full.mean():.4f} - {full.std():.4f} = {floor:.4f}"
+        print(f"  within the folds' spread of all rows ({spread}): smallest budget {smallest[name]}")
     print(f"\nSmallest budget within the spread, per set: {smallest}; {machine_load()}")
     return 0
 

@@ -140,7 +140,8 @@ def main(argv: list[str] | None = None) -> int:
             reference[kind] = (time_select(kind.split()[0], artifact, queries), cost)
         print(f"\nwidth {width} values ({'Qwen3 1024' if width > 1000 else 'minilm 384'} + {len(CATEGORIES)} category slots)")
         for kind, (seconds, cost) in reference.items():
-            print(f"  {kind:<16}{cost.vectors:>7} vectors{cost.file_bytes / 1e6:>9.2f} MB{1e3 * seconds:>10.3f} ms/request  (any number of training rows)")
+            size = f"{cost.vectors:>7} vectors{cost.file_bytes / 1e6:>9.2f} MB"
+            print(f"  {kind:<16}{size}{1e3 * seconds:>10.3f} ms/request  (any number of training rows)")
         print(f"  {'KNN rows':>9}{'values':>12}{'file MB':>10}{'ms/request':>12}{'x budgeted':>12}{'x KMeans':>10}{'x SVM':>8}")
         for n in counts:
             artifact = knn_artifact(resample(features, n))

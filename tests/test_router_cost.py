@@ -10,8 +10,7 @@ from conftest import topical_rows, write_jsonl
 import runtime_cost
 import train
 from data_loader import CATEGORIES, Objective, Outcome, OutcomeTable, category_one_hot
-from models import _share_rows, check_artifact, dump_artifact, knn_prototypes, select_knn, train_knn
-from models import TrainingSet
+from models import TrainingSet, _share_rows, check_artifact, dump_artifact, knn_prototypes, select_knn, train_knn
 from runtime_cost import knn_request, measure_costs, selector_cost
 from tuning import candidate_grid
 
