@@ -37,7 +37,7 @@ SETS = {  # name: (file, efficiency basis of the objective)
     "llmrouter-9models (train)": (DATA / "llmrouter-9models.train.jsonl", "latency"),  # no latency recorded: quality only
     "routerarena-2models": (ROOT / "examples/routerarena-2models.jsonl", "latency"),  # likewise: quality only
 }
-BUDGETS = (100, 250, 500, 750, 1000, 1500, 2000, 3000)
+BUDGETS = (25, 50, 100, 250, 500, 750, 1000, 1500, 2000, 3000)
 RANDOM_DRAWS = 3
 
 
@@ -108,14 +108,15 @@ def main(argv: list[str] | None = None) -> int:
         results, timing = cross_validate(table, embedder.embed, settings, args.folds, budgets, args.seed, print)
         full = np.array(results[0][0])
         floor = full.mean() - full.std()
-        print(f"{'rows':>8}{'objective (prototypes)':>26}{'random subset':>20}{'wins':>8}{'ms/request':>12}")
+        print(f"{'rows':>8}{'objective (prototypes)':>26}{'random subset':>20}{'folds won/tied/lost':>22}{'ms/request':>12}")
         for budget in sorted(results, key=lambda b: b or 10**9):
             kept, random = np.array(results[budget][0]), results[budget][1]
             label = "all" if budget == 0 else str(budget)
             rand = f"{np.mean(random):.4f} ±{np.std(random):.4f}" if random else ""
-            wins = f"{sum(k > r for k, r in zip(kept, random))}/{len(kept)}" if random else ""
+            wins = "/".join(str(sum(op(k, r) for k, r in zip(kept, random))) for op in (float.__gt__, float.__eq__, float.__lt__))
+            wins = wins if random else ""
             ms = 1e3 * np.median(timing[budget])
-            print(f"{label:>8}{kept.mean():>17.4f} ±{kept.std():.4f}{rand:>20}{wins:>8}{ms:>12.2f}")
+            print(f"{label:>8}{kept.mean():>17.4f} ±{kept.std():.4f}{rand:>20}{wins:>22}{ms:>12.2f}")
         within = [b for b in sorted(results) if b and np.mean(results[b][0]) >= floor]
         smallest[name] = within[0] if within else None
         spread = f"{full.mean():.4f} - {full.std():.4f} = {floor:.4f}"
