@@ -113,7 +113,7 @@ def main(argv: list[str] | None = None) -> int:
             kept, random = np.array(results[budget][0]), results[budget][1]
             label = "all" if budget == 0 else str(budget)
             rand = f"{np.mean(random):.4f} ±{np.std(random):.4f}" if random else ""
-            wins = "/".join(str(sum(op(k, r) for k, r in zip(kept, random))) for op in (float.__gt__, float.__eq__, float.__lt__))
+            wins = "/".join(str(sum(op(k, r) for k, r in zip(kept, random or []))) for op in (float.__gt__, float.__eq__, float.__lt__))
             wins = wins if random else ""
             ms = 1e3 * np.median(timing[budget])
             print(f"{label:>8}{kept.mean():>17.4f} ±{kept.std():.4f}{rand:>20}{wins:>22}{ms:>12.2f}")
