@@ -239,8 +239,6 @@ def knn_prototypes(ts: TrainingSet, max_rows: int, seed: int = 42) -> np.ndarray
             length = np.linalg.norm(centres[c, :width])
             if len(norms) and length > 1e-12:
                 centres[c, :width] *= norms.mean() / length
-        if by_category:
-            centres[:, width:] = group[0, width:]  # the group's one-hot, exactly (a mean of equal rows, up to rounding)
         points.append(centres)
     return np.vstack(points)
 

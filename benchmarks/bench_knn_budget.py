@@ -103,7 +103,7 @@ def main(argv: list[str] | None = None) -> int:
     for name in args.sets.split(","):
         path, basis = SETS[name]
         table = build_outcome_table(*load_records(path))
-        settings = TrainSettings(algorithms=("knn",), efficiency=basis, seed=args.seed)
+        settings = TrainSettings(algorithms=("knn",), efficiency=basis, seed=args.seed, knn_max_rows=0)  # the unbudgeted set
         print(f"\n{name}: {len(table.queries)} queries, {len(table.models)} models, objective on {basis}", flush=True)
         results, timing = cross_validate(table, embedder.embed, settings, args.folds, budgets, args.seed, print)
         full = np.array(results[0][0])

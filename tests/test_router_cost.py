@@ -15,20 +15,24 @@ from runtime_cost import knn_request, measure_costs, selector_cost
 from tuning import candidate_grid
 
 
-def clustered_set(n_per_blob: int = 30, seed: int = 0) -> TrainingSet:
+def clustered_set(n_per_blob: int = 30, seed: int = 0, noise: float = 0.05, interleave: bool = False) -> TrainingSet:
     """Four blobs of queries over two categories; in blobs 0 and 2 model `left` is right, in 1 and 3
-    `right` is (latency 1 s and 2 s). Features: a 4-value embedding ++ the 14-slot one-hot."""
+    `right` is (latency 1 s and 2 s, or with `interleave` a latency that differs per query, and the
+    queries listed blob after blob within each index, the categories mixed). Features: a 4-value
+    embedding ++ the 14-slot one-hot."""
     rng = np.random.default_rng(seed)
-    centres = np.eye(4)
+    order = (
+        [(blob, i) for i in range(n_per_blob) for blob in range(4)] if interleave else [(b, i) for b in range(4) for i in range(n_per_blob)]
+    )
     outcomes, categories, rows = {}, {}, []
-    for blob in range(4):
-        for i in range(n_per_blob):
-            q = f"b{blob}-{i}"
-            good = "left" if blob % 2 == 0 else "right"
-            outcomes[q] = {m: Outcome(float(m == good), 1.0 if m == "left" else 2.0, None) for m in ("left", "right")}
-            categories[q] = "math" if blob < 2 else "law"
-            v = centres[blob] + rng.normal(scale=0.05, size=4)
-            rows.append(np.concatenate([v / np.linalg.norm(v), category_one_hot(categories[q])]))
+    for blob, i in order:
+        q = f"b{blob}-{i}"
+        good = "left" if blob % 2 == 0 else "right"
+        extra = 0.01 * i if interleave else 0.0
+        outcomes[q] = {m: Outcome(float(m == good), (1.0 if m == "left" else 2.0) + extra, None) for m in ("left", "right")}
+        categories[q] = "math" if blob < 2 else "law"
+        v = np.eye(4)[blob] + rng.normal(scale=noise, size=4)
+        rows.append(np.concatenate([v / np.linalg.norm(v), category_one_hot(categories[q])]))
     table = OutcomeTable(outcomes, categories, ["left", "right"])
     return TrainingSet.build(table, list(outcomes), np.array(rows), Objective(1.0, "latency", 1.0), [("left", 0.5), ("right", 0.5)])
 
@@ -50,7 +54,7 @@ def test_rows_are_shared_by_category_in_proportion_at_least_one_each():
 
 
 def test_prototypes_keep_each_category_one_hot_exact_and_lie_where_queries_lie():
-    ts = clustered_set()
+    ts = clustered_set(noise=0.5)  # spread blobs: the plain mean of unit vectors would be visibly shorter
     points = knn_prototypes(ts, 8, seed=1)
     assert points.shape == (8, 4 + len(CATEGORIES))
     one_hots = {tuple(p[-len(CATEGORIES) :]) for p in points}
@@ -73,7 +77,7 @@ def test_prototypes_replay_under_the_runtime_rule():
 
 
 def test_a_budget_at_or_above_the_rows_changes_nothing_byte_for_byte():
-    ts = clustered_set()
+    ts = clustered_set(interleave=True)
     unbudgeted = dump_artifact(train_knn(ts, k=3, smoothing=5).artifact)
     assert dump_artifact(train_knn(ts, k=3, smoothing=5, max_rows=len(ts.best)).artifact) == unbudgeted
     assert dump_artifact(train_knn(ts, k=3, smoothing=5, max_rows=10_000).artifact) == unbudgeted
@@ -150,6 +154,7 @@ def test_measure_costs_times_a_sample_and_reports_it():
     artifacts = {"knn": train_knn(ts, k=3, smoothing=5).artifact}
     costs = measure_costs(artifacts, ts.features, sample=4)
     assert costs["knn"].sample == 4 and costs["knn"].seconds_per_request > 0
+    assert measure_costs(artifacts, ts.features, sample=1)["knn"].sample == 1
     assert measure_costs(artifacts, ts.features, sample=0)["knn"].seconds_per_request is None
     lines = runtime_cost.format_costs(costs, "a set")
     assert lines[0].startswith("Cost per request in the router (a set)")
@@ -164,3 +169,19 @@ def test_the_tuner_may_choose_a_row_budget():
     budgets = {c["max_rows"] for c in grid}
     assert budgets == {1000, 0, 500, 2000}
     assert "--knn-max-rows 1000" in train.tuned_flags(settings)
+
+
+def test_prototypes_never_mix_categories_even_where_the_embeddings_would():
+    # Two opposite topics, each asked in both categories: a budget of two, clustered together, would
+    # split by topic (distance 2 beats the one-hot's sqrt 2) and give each prototype half of each
+    # one-hot, a category the router never produces. Per category, each keeps its own.
+    outcomes, categories, rows = {}, {}, []
+    for i in range(40):
+        q, sign, category = f"q{i}", 1.0 if i % 2 else -1.0, "math" if i % 4 < 2 else "law"
+        outcomes[q] = {"a": Outcome(float(sign > 0), 1.0, None), "b": Outcome(float(sign < 0), 1.0, None)}
+        categories[q] = category
+        rows.append(np.concatenate([[sign, 0.01 * i, 0.0], category_one_hot(category)]))
+    table = OutcomeTable(outcomes, categories, ["a", "b"])
+    ts = TrainingSet.build(table, list(outcomes), np.array(rows), Objective(1.0, "latency", 1.0), [("a", 0.5), ("b", 0.5)])
+    points = knn_prototypes(ts, 2)
+    assert sorted(tuple(p[3:]) for p in points) == sorted([tuple(category_one_hot("math")), tuple(category_one_hot("law"))])
