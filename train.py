@@ -52,7 +52,7 @@ class TrainSettings:
     algorithms: tuple[str, ...] = ALGORITHMS
     knn_k: int = 5
     knn_smoothing: int = 30  # 5-fold CV on training data, see README
-    knn_max_rows: int = 1000  # 5-fold CV on two public sets, see README; 0: no budget
+    knn_max_rows: int = 500  # 5-fold CV on two public sets, see README; 0: no budget
     kmeans_clusters: int = 8
     svm_kernel: str = "rbf"
     svm_gamma: float = 1.0

@@ -167,7 +167,7 @@ def test_the_tuner_may_choose_a_row_budget():
     grid = candidate_grid("knn", settings, 5000)
     assert grid[0] == {"k": settings.knn_k, "smoothing": settings.knn_smoothing, "max_rows": 1000}
     budgets = {c["max_rows"] for c in grid}
-    assert budgets == {1000, 0, 500, 2000}
+    assert budgets == {1000, 0, 250}
     assert "--knn-max-rows 1000" in train.tuned_flags(settings)
 
 
