@@ -49,6 +49,7 @@ from models import (
 )
 from router_api import RouterUnavailable, router_token, use_token
 from router_profile import RouterConfigError, add_router_config_argument, check_deploy, profile_from_args
+from runtime_cost import DEFAULT_COST_SAMPLE, format_costs, measure_costs
 from skew import format_report, sample_queries, skew_report
 from train import (
     add_router_arguments,
@@ -542,6 +543,10 @@ def run(args: argparse.Namespace) -> int:
     print()
     print(format_benefits(results))
     print(f"\nObjective: {objective.describe()}")
+    usable = {kind: a for kind, a in loaded.artifacts.items() if kind not in failed}  # replayed without error
+    sizes = {kind: (models_dir / ARTIFACT_FILES[kind]).stat().st_size for kind in usable}
+    costs = measure_costs(usable, features, args.cost_sample, sizes)
+    print("\n" + "\n".join(format_costs(costs)))
     skew = None
     if args.router_url and not args.no_embeddings and not is_router_model(embedder.model_id) and loaded.artifacts:
         skew = report_skew(args, table, loaded, plan.queries, vectors, failed)
@@ -562,6 +567,7 @@ def run(args: argparse.Namespace) -> int:
             "random_embeddings": bool(args.no_embeddings),
             "skew": skew.to_dict() if skew else None,
             "decision_queries": dict(Counter(routes.decision_by_query.values())) if routes else None,
+            "router_cost": {kind: cost.to_dict() for kind, cost in costs.items()},
         }
         Path(args.output_json).write_text(json.dumps(payload, indent=2))
         log(f"Wrote {args.output_json}")
@@ -589,6 +595,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--output-json")
     p.add_argument("--plot", help="write a quality-vs-latency (or cost) picture to this PNG")
     p.add_argument("--cross-validate", type=int, metavar="K", help="K query-level folds trained with train.py's code")
+    p.add_argument(
+        "--cost-sample",
+        type=int,
+        default=DEFAULT_COST_SAMPLE,
+        help=f"test queries on which each selector's per-request cost in the router is timed (default {DEFAULT_COST_SAMPLE}; 0: not timed)",
+    )
     add_router_arguments(p)  # --router-url: embeddings of a router-trained set, or the skew report of a local one
     add_router_config_argument(p)  # --router-config: the deploy check, the router's own embedding and its candidates
     p.add_argument("--skew-sample", type=int, default=200, help="test queries compared with the router's features (default 200)")
