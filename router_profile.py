@@ -214,10 +214,10 @@ class RouterProfile:
             lines.append(f"  features: {self.feature_dim} = {emb.dimension} + {CATEGORY_SLOTS} category slots")
         if emb.backend == "candle" and emb.model_type == "qwen3":
             state = "starts" if self.batched_qwen3 else "WILL NOT START"
-            lines.append(f"  batched Qwen3: {state} ({self.batched_qwen3_reason})")
-        problem = self.embedding_problem()
-        if problem:
-            lines.append(f"  PROBLEM: {problem}")
+            consequence = "" if self.batched_qwen3 else ": every Qwen3 embedding fails, every request falls back"
+            lines.append(f"  batched Qwen3: {state} ({self.batched_qwen3_reason}){consequence}")
+        if emb.problem:
+            lines.append(f"  PROBLEM: {emb.problem}")
         ml = self.ml_decisions()
         if ml:
             parts = []

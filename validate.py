@@ -314,14 +314,14 @@ def cross_validate(args, table, embedder_fn, log) -> dict:
     return summary
 
 
-def report_skew(args, table, loaded: LoadedSelectors, queries: list[str], vectors: np.ndarray, failed: dict):
+def report_skew(args, table, loaded: LoadedSelectors, queries: list[str], vectors: np.ndarray, failed: dict, router_model: str = "qwen3"):
     """The train/serve skew of a locally trained set against the router at --router-url (printed).
     `vectors`: the local embeddings of `queries`, already computed for the validation."""
     sample = sample_queries(queries, args.skew_sample, args.seed)
     row = {q: i for i, q in enumerate(queries)}
     print()
     try:
-        skew = skew_report(table, loaded.artifacts, sample, vectors[[row[q] for q in sample]], args.router_url)
+        skew = skew_report(table, loaded.artifacts, sample, vectors[[row[q] for q in sample]], args.router_url, router_model)
     except RouterUnavailable as exc:
         print(f"error: no skew report: {exc}", file=sys.stderr)
         failed["skew"] = str(exc)
@@ -454,7 +454,8 @@ def run(args: argparse.Namespace) -> int:
     print(f"\nObjective: {objective.describe()}")
     skew = None
     if args.router_url and not args.no_embeddings and not is_router_model(embedder.model_id) and loaded.artifacts:
-        skew = report_skew(args, table, loaded, plan.queries, vectors, failed)
+        router_model = profile.embedding.model_type if profile is not None else "qwen3"  # the model the router runs
+        skew = report_skew(args, table, loaded, plan.queries, vectors, failed, router_model)
     if args.output_json:
         payload = {
             "data_file": str(data_file),
