@@ -12,6 +12,7 @@ import json
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 
@@ -30,12 +31,12 @@ from data_loader import (
     query_set_digest,
     split_queries,
 )
-from embeddings import EmbeddingModelError, is_router_model, make_embedder, random_unit_vectors, resolve_model
+from embeddings import EmbeddingModelError, embedder_for_profile, is_router_model, make_embedder, random_unit_vectors, resolve_model
 from evaluation import EvalTable, StrategyResult, evaluate_baselines, evaluate_choices, routing_benefits
 from frontier import Point, pareto
 from models import ALGORITHMS, ARTIFACT_FILES, ArtifactError, build_features, decode_metadata, feature_dim_of, load_artifact, select
 from router_api import RouterUnavailable
-from router_profile import RouterConfigError, add_router_config_argument, check_deploy, profile_from_args
+from router_profile import RouterConfigError, add_router_config_argument, check_deploy, profile_from_args, recorded_embedding
 from skew import format_report, sample_queries, skew_report
 from train import add_router_arguments, add_training_arguments, settings_from_args, train_from_table
 
@@ -420,6 +421,15 @@ def run(args: argparse.Namespace) -> int:
         vectors = random_unit_vectors(plan.queries, dimension, args.seed)
         print(f"{BOLD}--no-embeddings: RANDOM unit vectors (plumbing check only; selector numbers are meaningless){RESET}")
         embedding_id = "random"
+    elif profile is None and recorded_embedding(meta) is not None and not is_router_model(trained_model or ""):
+        # A set trained for a router profile: the embedding it recorded (--router-config to check it against a router).
+        trained_for = SimpleNamespace(source=f"{models_dir} (the profile it was trained for)", embedding=recorded_embedding(meta))
+        embedder = embedder_for_profile(
+            trained_for, embedding_name, args.device, args.batch_size, args.cache_dir, args.quiet, args.router_url
+        )
+        vectors = embedder.embed(plan.queries)
+        embedding_id = embedder.model_id
+        log(f"Embedded {len(plan.queries)} queries with {embedding_id} ({embedder.cache_hits} cached)")
     else:
         # With a router profile: the vectors that router will compute, whatever the set recorded.
         embedder = make_embedder(

@@ -244,6 +244,9 @@ def test_train_and_validate_with_a_router_config_end_to_end(tiny, tmp_path, caps
     argv = ["--data-file", data, "--models-dir", models, "--no-download", "--include-seen", "--cache-dir", tmp_path / "c", *common]
     code, out = run_main(validate, argv, capsys)
     assert code == 0 and "Deploy check against" in out and "passed" in out, out
+    plain = [a for a in argv if a not in ("--router-config", config)]  # no router at hand: the recorded profile's embedding
+    code, out = run_main(validate, plain, capsys)
+    assert code == 0 and "Deploy check" not in out and "FAILED" not in out, out
 
     config.write_text(QWEN3_16.replace("embedding_dim: 16", "embedding_dim: 768"))  # the router now computes 768
     code, out = run_main(validate, argv, capsys)
