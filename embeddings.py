@@ -148,16 +148,25 @@ def folder_fingerprint(folder: Path) -> str:
 
 
 def hub_identity(hub_id: str, revision: str | None) -> str:
-    """`<hub id>@<commit>` and the snapshot's fingerprint when the model is in the local Hugging
-    Face cache (the commit pins weights, tokenizer and pooling configuration), else
-    `<hub id>@<revision or default>`."""
+    """`<hub id>@<commit>`: a commit pins the weights, the tokenizer and the pooling configuration.
+    The commit comes from the local Hugging Face cache, else from the Hub (one metadata request,
+    no download), so a first run and the runs after it agree; offline and uncached, all that is
+    known before loading is `<hub id>@<revision or default>`."""
     try:
-        from huggingface_hub import snapshot_download
-
-        folder = Path(snapshot_download(hub_id, revision=revision, local_files_only=True))
-        return f"{hub_id}@{folder.name}|{folder_fingerprint(folder)}"
-    except Exception:  # not cached (or no huggingface_hub): the revision is all we know before loading
+        from huggingface_hub import HfApi, snapshot_download
+    except ImportError:
         return f"{hub_id}@{revision or 'default'}"
+    try:
+        return f"{hub_id}@{Path(snapshot_download(hub_id, revision=revision, local_files_only=True)).name}"
+    except Exception:  # not in the local cache
+        pass
+    try:
+        sha = HfApi().model_info(hub_id, revision=revision).sha
+        if sha:
+            return f"{hub_id}@{sha}"
+    except Exception:  # offline, or no such repository: loading will say so
+        pass
+    return f"{hub_id}@{revision or 'default'}"
 
 
 def check_device(device: str) -> str:

@@ -214,10 +214,10 @@ class RouterProfile:
             lines.append(f"  features: {self.feature_dim} = {emb.dimension} + {CATEGORY_SLOTS} category slots")
         if emb.backend == "candle" and emb.model_type == "qwen3":
             state = "starts" if self.batched_qwen3 else "WILL NOT START"
-            lines.append(f"  batched Qwen3: {state} ({self.batched_qwen3_reason})")
-        problem = self.embedding_problem()
-        if problem:
-            lines.append(f"  PROBLEM: {problem}")
+            consequence = "" if self.batched_qwen3 else ": every Qwen3 embedding fails, every request falls back"
+            lines.append(f"  batched Qwen3: {state} ({self.batched_qwen3_reason}){consequence}")
+        if emb.problem:
+            lines.append(f"  PROBLEM: {emb.problem}")
         ml = self.ml_decisions()
         if ml:
             parts = []
@@ -730,3 +730,20 @@ def check_set_for_profile(model_dir: str | Path, profile: RouterProfile, log=pri
     if report.errors:
         raise ArtifactError(f"{model_dir} is not a set {profile.source} can use as trained: " + "; ".join(report.errors))
     return artifacts
+
+
+def recorded_embedding(metadata: dict) -> EmbeddingSpec | None:
+    """The embedding a set was trained for (`router_embedding` in its metadata), or None."""
+    recorded = metadata.get("router_embedding")
+    if isinstance(recorded, str):
+        try:
+            recorded = json.loads(recorded)
+        except ValueError:
+            return None
+    if not isinstance(recorded, dict):
+        return None
+    try:
+        endpoint = RemoteEndpoint(**recorded["endpoint"]) if recorded.get("endpoint") else None
+        return EmbeddingSpec(**{**recorded, "endpoint": endpoint})
+    except TypeError:  # written by another version: fields differ
+        return None

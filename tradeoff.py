@@ -449,6 +449,7 @@ def run(args: argparse.Namespace) -> int:
     held_out = None if args.test_file or args.folds else args.holdout
     result.update({"data_file": args.data_file, "test_file": args.test_file, "holdout": held_out, "folds": args.folds})
     result["embedding_model"] = embedder.model_id
+    result["embedding_dim"] = embedder.dimension
     if profile is not None:
         result["router_config_sha256"] = profile.digest
     status = 0

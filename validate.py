@@ -13,6 +13,7 @@ import sys
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 
@@ -31,7 +32,7 @@ from data_loader import (
     query_set_digest,
     split_queries,
 )
-from embeddings import EmbeddingModelError, is_router_model, make_embedder, random_unit_vectors, resolve_model
+from embeddings import EmbeddingModelError, embedder_for_profile, is_router_model, make_embedder, random_unit_vectors, resolve_model
 from evaluation import EvalTable, StrategyResult, decision_baselines, evaluate_baselines, evaluate_choices, routing_benefits
 from frontier import Point, pareto
 from models import (
@@ -48,7 +49,7 @@ from models import (
     serve,
 )
 from router_api import RouterUnavailable, router_token, use_token
-from router_profile import RouterConfigError, add_router_config_argument, check_deploy, profile_from_args
+from router_profile import RouterConfigError, add_router_config_argument, check_deploy, profile_from_args, recorded_embedding
 from runtime_cost import DEFAULT_COST_SAMPLE, format_costs, measure_costs
 from skew import format_report, sample_queries, skew_report
 from train import (
@@ -400,14 +401,14 @@ def cross_validate(args, table, embedder_fn, log, decisions=None) -> dict:
     return summary
 
 
-def report_skew(args, table, loaded: LoadedSelectors, queries: list[str], vectors: np.ndarray, failed: dict):
+def report_skew(args, table, loaded: LoadedSelectors, queries: list[str], vectors: np.ndarray, failed: dict, router_model: str = "qwen3"):
     """The train/serve skew of a locally trained set against the router at --router-url (printed).
     `vectors`: the local embeddings of `queries`, already computed for the validation."""
     sample = sample_queries(queries, args.skew_sample, args.seed)
     row = {q: i for i, q in enumerate(queries)}
     print()
     try:
-        skew = skew_report(table, loaded.artifacts, sample, vectors[[row[q] for q in sample]], args.router_url)
+        skew = skew_report(table, loaded.artifacts, sample, vectors[[row[q] for q in sample]], args.router_url, router_model)
     except RouterUnavailable as exc:
         print(f"error: no skew report: {exc}", file=sys.stderr)
         failed["skew"] = str(exc)
@@ -507,6 +508,15 @@ def run(args: argparse.Namespace) -> int:
         vectors = random_unit_vectors(plan.queries, dimension, args.seed)
         print(f"{BOLD}--no-embeddings: RANDOM unit vectors (plumbing check only; selector numbers are meaningless){RESET}")
         embedding_id = "random"
+    elif profile is None and recorded_embedding(meta) is not None and not is_router_model(trained_model or ""):
+        # A set trained for a router profile: the embedding it recorded (--router-config to check it against a router).
+        trained_for = SimpleNamespace(source=f"{models_dir} (the profile it was trained for)", embedding=recorded_embedding(meta))
+        embedder = embedder_for_profile(
+            trained_for, embedding_name, args.device, args.batch_size, args.cache_dir, args.quiet, args.router_url
+        )
+        vectors = embedder.embed(plan.queries)
+        embedding_id = embedder.model_id
+        log(f"Embedded {len(plan.queries)} queries with {embedding_id} ({embedder.cache_hits} cached)")
     else:
         # With a router profile: the vectors that router will compute, whatever the set recorded.
         embedder = make_embedder(
@@ -549,7 +559,8 @@ def run(args: argparse.Namespace) -> int:
     print("\n" + "\n".join(format_costs(costs)))
     skew = None
     if args.router_url and not args.no_embeddings and not is_router_model(embedder.model_id) and loaded.artifacts:
-        skew = report_skew(args, table, loaded, plan.queries, vectors, failed)
+        router_model = profile.embedding.model_type if profile is not None else "qwen3"  # the model the router runs
+        skew = report_skew(args, table, loaded, plan.queries, vectors, failed, router_model)
     if args.output_json:
         payload = {
             "data_file": str(data_file),

@@ -244,6 +244,9 @@ def test_train_and_validate_with_a_router_config_end_to_end(tiny, tmp_path, caps
     argv = ["--data-file", data, "--models-dir", models, "--no-download", "--include-seen", "--cache-dir", tmp_path / "c", *common]
     code, out = run_main(validate, argv, capsys)
     assert code == 0 and "Deploy check against" in out and "passed" in out, out
+    plain = [a for a in argv if a not in ("--router-config", config)]  # no router at hand: the recorded profile's embedding
+    code, out = run_main(validate, plain, capsys)
+    assert code == 0 and "Deploy check" not in out and "FAILED" not in out, out
 
     config.write_text(QWEN3_16.replace("embedding_dim: 16", "embedding_dim: 768"))  # the router now computes 768
     code, out = run_main(validate, argv, capsys)
@@ -266,3 +269,28 @@ def test_without_a_router_config_train_says_what_it_assumed(tmp_path, capsys):
     assert code == 0
     (line,) = [x for x in out.splitlines() if x.startswith("Features assumed")]
     assert "sentence-transformers/all-MiniLM-L6-v2 (float32) + 14 category slots" in line and "--router-config PATH" in line
+
+
+def test_tradeoff_sweeps_on_the_profiles_embedding_and_its_command_keeps_the_router_config(tiny, tmp_path, capsys):
+    import hashlib
+
+    from conftest import write_jsonl
+    from test_tradeoff import priced_rows
+
+    import tradeoff
+    from models import decode_metadata
+
+    data = write_jsonl(tmp_path / "priced.jsonl", priced_rows())
+    config = tmp_path / "router.yaml"
+    config.write_text(QWEN3_16.replace("{model: mathy}, {model: wordy}", "{model: strong}, {model: cheap}"))
+    report, out = tmp_path / "sweep.json", tmp_path / "models"
+    argv = ["--data-file", data, "--router-config", config, "--embedding-model", tiny["qwen3"], "--cache-dir", tmp_path / "c"]
+    argv += ["--efficiency", "cost", "--weights", "1,0.7", "--holdout", "0.3", "--target-quality", "0.5", "--algorithm", "knn"]
+    code, printed = run_main(tradeoff, argv + ["--output-dir", out, "--output-json", report], capsys)
+    assert code == 0, printed
+    result = json.loads(report.read_text())
+    digest = hashlib.sha256(config.read_bytes()).hexdigest()
+    assert result["router_config_sha256"] == digest and f"--router-config {config}" in result["target"]["command"]
+    assert result["embedding_dim"] == 16  # the sweep itself ran on the profile's cut Qwen3
+    written = decode_metadata(json.loads((out / "knn_model.json").read_text())["metadata"])
+    assert written["router_config_sha256"] == digest and written["embedding_dim"] == 16
