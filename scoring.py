@@ -362,13 +362,15 @@ def _first_number(text: str) -> Fraction | None:
 def final_number(text: str) -> Fraction | None:
     """The final number of an answer: the first number after the last declaration ("####",
     "the answer is", "\\boxed{"), within 60 characters of it; else the last number in the text.
-    "$1,234.00" is 1234; a fraction "3/4" is 3/4; markup around the number ("**18**") is ignored."""
+    "$1,234.00" is 1234; a declared fraction ("the answer is 3/4") is 3/4; markup around the
+    number ("**18**") is ignored."""
     text = _as_text(text)
     for marker in reversed(list(_NUMBER_MARKERS.finditer(text))):
         value = _first_number(text[marker.end() : marker.end() + 60])
         if value is not None:
             return value
-    numbers = re.findall(_NUMBER_WITH_FRACTION, re.sub(r"\\d?frac\s*\{\s*(\d+)\s*\}\s*\{\s*(\d+)\s*\}", r"\1/\2", _unmarkup(text)))
+    # Undeclared: the last number, fractions not included ("1/3 pound ... costs $3 more" means 3).
+    numbers = re.findall(_NUMBER, _unmarkup(text))
     return _parse_number(numbers[-1]) if numbers else None
 
 
