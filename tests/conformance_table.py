@@ -24,7 +24,13 @@ ROWS: list[tuple[str, object, str, float, str]] = [
     ("So we get \\boxed{\\text{B}}", "B", "mc", 1.0, "issue: boxed text letter"),
     ("<think>Is it Sydney or Canberra? ... Sydney.</think>The capital of Australia is Sydney.", "Canberra", "exact", 0.0, "issue: trace"),
     ("<think>Maybe A? No, plants take in CO2, so C.</think>Answer: C", "C", "mc", 1.0, "issue: trace then answer"),
-    ("<think>sunlight, chlorophyll, glucose are the key words; now let me draft", "sunlight, chlorophyll, glucose", "keywords", 0.0, "issue"),
+    (
+        "<think>sunlight, chlorophyll, glucose are the key words; now let me draft",
+        "sunlight, chlorophyll, glucose",
+        "keywords",
+        0.0,
+        "issue",
+    ),  # noqa: E501
     (F + "python\n" + ADD + F + "\n" + F, ADD_TESTS, "code", 1.0, "issue: stray closing fence"),
     (ADD + F, ADD_TESTS, "code", 1.0, "issue: closing fence with no opening"),
     ("Here it is:\n" + F + "python\n" + ADD, ADD_TESTS, "code", 1.0, "issue: python fence never closed"),
@@ -42,7 +48,13 @@ ROWS: list[tuple[str, object, str, float, str]] = [
     ("◁think▷Canberra? Sydney.◁/think▷Sydney", "Canberra", "exact", 0.0, "Kimi tags"),
     ("[THINK]Canberra? Sydney.[/THINK]Sydney", "Canberra", "exact", 0.0, "Magistral tags"),
     ("<|begin_of_thought|>Maybe 5<|end_of_thought|><|begin_of_solution|>#### 6<|end_of_solution|>", "6", "number", 1.0, "Sky-T1 tags"),
-    ("<|channel|>analysis<|message|>Lyon?<|end|><|start|>assistant<|channel|>final<|message|>Paris<|return|>", "Paris", "exact", 1.0, "harmony"),
+    (
+        "<|channel|>analysis<|message|>Lyon?<|end|><|start|>assistant<|channel|>final<|message|>Paris<|return|>",
+        "Paris",
+        "exact",
+        1.0,
+        "harmony",
+    ),  # noqa: E501
     ("<|channel|>analysis<|message|>Paris, probably, but", "Paris", "exact", 0.0, "harmony analysis never finished"),
     ("<THINK >Paris</ think >Lyon", "Paris", "exact", 0.0, "tag case and spaces"),
     ("<think>first</think>Answer: <think>B or C? C.</think>C", "C", "mc", 1.0, "two trace blocks"),
@@ -133,7 +145,13 @@ ROWS: list[tuple[str, object, str, float, str]] = [
     (F + "bash\npip install nothing\n" + F + "\n" + F + "python\n" + ADD + F, ADD_TESTS, "code", 1.0, "shell block skipped"),
     ("Here is the function:\n" + ADD, ADD_TESTS, "code", 1.0, "prose before unfenced code"),
     ("<think>def add(a, b): return a - b</think>" + F + "python\n" + ADD + F, ADD_TESTS, "code", 1.0, "code in the trace ignored"),
-    (F + "python\ndef add(a, b):\n    return a - b\n" + F, ["assert add(2, 3) == 5", "assert add(1, 0) == 1"], "code", 0.5, "half the tests"),
+    (
+        F + "python\ndef add(a, b):\n    return a - b\n" + F,
+        ["assert add(2, 3) == 5", "assert add(1, 0) == 1"],
+        "code",
+        0.5,
+        "half the tests",
+    ),  # noqa: E501
     ("I cannot write this.", ADD_TESTS, "code", 0.0, "no code"),
 ]
 
@@ -154,7 +172,6 @@ def run(score) -> tuple[int, list[tuple[int, tuple, float | None]]]:
 
 if __name__ == "__main__":
     import sys
-
     from pathlib import Path
 
     sys.path.insert(0, sys.argv[1] if len(sys.argv) > 1 else str(Path(__file__).resolve().parent.parent))
