@@ -26,8 +26,8 @@ from pathlib import Path
 import certifi
 import yaml
 
-from data_loader import DataError, bad_lines_message, iter_jsonl_lines, parse_query_line
-from scoring import canonical_metric, score
+from data_loader import DataError, bad_lines_message, failure_kind, iter_jsonl_lines, parse_query_line
+from scoring import Reply, canonical_metric, read_reply, score
 
 DEFAULT_ENDPOINT = "http://localhost:8000/v1"
 POOL_SHARD = 8
@@ -42,7 +42,14 @@ MODEL_FIELDS = (
     "cost",
     "attempts",
     "total_tokens",
+    "finish_reason",
+    "reasoning",
+    "reasoning_chars",
+    "reasoning_tokens",
+    "answer_status",
+    "failure",
 )
+REASONING_CAP = 16_000  # characters of a reasoning trace kept in the output: its end, where it concludes
 
 
 class ConfigError(ValueError):
@@ -305,6 +312,60 @@ def token_count(value) -> int | None:
     return value if isinstance(value, int) and 0 <= value < 10**12 else None
 
 
+class ErrorReply(Exception):
+    """An error object in a 200 reply (`{"object": "error", ...}` from vLLM, `{"error": {...}}`
+    from OpenAI-style gateways): handled like the same body under its own HTTP status."""
+
+    # Error types without a numeric code, by the status their APIs send them with.
+    STATUS_BY_TYPE = {
+        "badrequesterror": 400,
+        "invalid_request_error": 400,
+        "authenticationerror": 401,
+        "authentication_error": 401,
+        "permissiondeniederror": 403,
+        "permission_error": 403,
+        "notfounderror": 404,
+        "not_found_error": 404,
+        "model_not_found": 404,
+        "ratelimiterror": 429,
+        "rate_limit_error": 429,
+        "rate_limit_exceeded": 429,
+        "insufficient_quota": 429,
+        "internalservererror": 500,
+        "server_error": 500,
+        "api_error": 500,
+        "overloaded_error": 503,
+        "serviceunavailableerror": 503,
+        "timeout": 504,
+    }
+
+    def __init__(self, body: dict):
+        inner = body.get("error") if isinstance(body.get("error"), dict) else body
+        message = inner.get("message") if isinstance(inner.get("message"), str) else None
+        if message is None and isinstance(body.get("error"), str):
+            message = body["error"]
+        self.message = (message or json.dumps(body)[:200])[:300]
+        self.status = None
+        for key in ("code", "status", "status_code"):
+            code = inner.get(key)
+            if isinstance(code, str) and code.isdigit():
+                code = int(code)
+            if isinstance(code, int) and not isinstance(code, bool) and 400 <= code <= 599:
+                self.status = code
+                break
+        if self.status is None:
+            for key in ("type", "code"):
+                kind = inner.get(key)
+                if isinstance(kind, str) and kind.lower() in self.STATUS_BY_TYPE:
+                    self.status = self.STATUS_BY_TYPE[kind.lower()]
+                    break
+        super().__init__(self.message)
+
+    @staticmethod
+    def present(body) -> bool:
+        return isinstance(body, dict) and (body.get("object") == "error" or ("error" in body and body["error"] and not body.get("choices")))
+
+
 class RetryableError(Exception):
     def __init__(self, message: str, retry_after: float | None = None):
         super().__init__(message)
@@ -319,6 +380,9 @@ class CallResult:
     prompt_tokens: int | None = None
     completion_tokens: int | None = None
     error: str | None = None
+    reasoning: str | None = None  # the server's reasoning field (reasoning_content / reasoning), or thinking parts
+    finish_reason: str | None = None
+    reasoning_tokens: int | None = None
 
 
 @dataclass
@@ -333,7 +397,9 @@ class PostResult:
 async def post_json(client, url: str, payload: bytes, headers: dict, policy: RetryPolicy, parse, redact=None) -> PostResult:
     """POST `payload` until `parse(decoded JSON body)` succeeds, under `policy` (see the module
     docstring). `parse` raising ValueError, KeyError, IndexError, TypeError or AttributeError means
-    a malformed answer, retried like a 5xx. Errors are passed through `redact` before anyone sees them."""
+    a malformed answer, retried like a 5xx. An error object in a 200 reply is handled like its
+    body under its own status (`ErrorReply`): 429/5xx retried, anything else final, the server's
+    message kept. Errors are passed through `redact` before anyone sees them."""
     import httpx
 
     redact = redact or (lambda text: text)
@@ -350,7 +416,17 @@ async def post_json(client, url: str, payload: bytes, headers: dict, policy: Ret
                 body = response.content[:200].decode("utf-8", "replace")
                 return PostResult(None, None, attempt, redact(f"HTTP {response.status_code}: {body}"), response.status_code)
             try:
-                value = parse(json.loads(response.content))
+                body = json.loads(response.content)
+                if ErrorReply.present(body):
+                    raise ErrorReply(body)
+                value = parse(body)
+            except ErrorReply as exc:
+                # An unknown status is final: retrying a "model does not exist" costs four requests.
+                status = exc.status or 400
+                message = f"error object in a {response.status_code} reply (HTTP {status}): {exc.message}"
+                if status == 429 or status >= 500:
+                    raise RetryableError(message) from None
+                return PostResult(None, None, attempt, redact(message), status)
             except (ValueError, KeyError, IndexError, TypeError, AttributeError) as exc:
                 raise RetryableError(f"malformed response ({type(exc).__name__})") from None
             return PostResult(value, elapsed, attempt)
@@ -365,14 +441,55 @@ async def post_json(client, url: str, payload: bytes, headers: dict, policy: Ret
     return PostResult(None, None, attempt, redact(f"gave up after {attempt} attempts: {last_error}"))
 
 
+_REASONING_FIELDS = ("reasoning_content", "reasoning", "thinking")  # DeepSeek / SGLang, vLLM / OpenRouter / Ollama, others
+_REASONING_PART_TYPES = {"thinking", "reasoning", "reasoning_content"}  # Magistral-style content parts
+
+
+def _reasoning_text(value) -> str | None:
+    if isinstance(value, list):  # parts, possibly nested: [{"type": "text", "text": ...}]
+        return "".join(_reasoning_text(v) or "" for v in value) or None
+    if isinstance(value, dict):
+        for key in ("text", "thinking", "reasoning", "content"):
+            if key in value:
+                return _reasoning_text(value[key])
+        return None
+    return answer_text(value)
+
+
 def _parse_chat_completion(data) -> CallResult:
+    """One chat completion. A choice without `message` (a model that spent its budget reasoning)
+    is an answered, empty reply with its token counts, not a malformed one."""
     choice = data["choices"][0]
-    text = answer_text(choice["message"].get("content"))
+    if not isinstance(choice, dict):
+        raise TypeError("choice is not an object")
+    message = choice.get("message")
+    message = message if isinstance(message, dict) else {}
+    content = message.get("content")
+    reasoning = [_reasoning_text(message.get(key)) for key in _REASONING_FIELDS if message.get(key)]
+    if isinstance(content, list):
+        thinking = [p for p in content if isinstance(p, dict) and p.get("type") in _REASONING_PART_TYPES]
+        reasoning += [_reasoning_text(p) for p in thinking]
+        content = [p for p in content if not (isinstance(p, dict) and p.get("type") in _REASONING_PART_TYPES)]
+    text = answer_text(content)
     if text is None:
         text = answer_text(choice.get("text")) or ""
+    finish = choice.get("finish_reason")
     usage = data.get("usage")
     usage = usage if isinstance(usage, dict) else {}
-    return CallResult(text, None, 0, token_count(usage.get("prompt_tokens")), token_count(usage.get("completion_tokens")))
+    details = usage.get("completion_tokens_details")
+    reasoning_tokens = token_count(details.get("reasoning_tokens")) if isinstance(details, dict) else None
+    if reasoning_tokens is None:
+        reasoning_tokens = token_count(usage.get("reasoning_tokens"))
+    return CallResult(
+        text,
+        None,
+        0,
+        token_count(usage.get("prompt_tokens")),
+        token_count(usage.get("completion_tokens")),
+        reasoning="\n\n".join(r for r in reasoning if r) or None,
+        finish_reason=finish[:40] if isinstance(finish, str) else None,
+        reasoning_tokens=reasoning_tokens,
+    )
 
 
 async def call_model(
@@ -472,6 +589,10 @@ class ModelSummary:
     attempts: int = 0
     cost: float = 0.0
     has_cost: bool = False
+    truncated: int = 0  # answers cut at the token budget (finish_reason "length")
+    from_reasoning: int = 0  # empty answers scored from their finished trace (the README's rule)
+    no_final_answer: int = 0  # traces that never reached an answer, scored 0
+    failures_counted: int = 0  # failed calls that count as quality 0 (data_loader.failure_kind "model")
 
 
 def _cost(model: ModelConfig, result: CallResult) -> float | None:
@@ -488,15 +609,30 @@ async def _call_now(fn, *args):
     return fn(*args)
 
 
-def output_record(q: Query, m: ModelConfig, result: CallResult, quality: float | None) -> dict:
+def output_record(q: Query, m: ModelConfig, result: CallResult, quality: float | None, reply: Reply | None = None) -> dict:
     """One output line: the pair, the answer and its score (or the error), tokens, cost, and the
-    query's own fields passed through. A failure has `error` and `performance: null`, never 0."""
+    query's own fields passed through. A failure has `error`, `failure` ("model": counted as
+    quality 0 in training, "setup": no outcome; data_loader.failure_kind) and `performance: null`.
+
+    An answer's `response` is its final answer, with any reasoning trace moved to `reasoning`
+    (its last REASONING_CAP characters; `reasoning_chars` is the full length); `answer_status`
+    says how it was read (scoring.Reply) and `finish_reason` is the server's ("length": cut off
+    at the token budget, scored as it stands)."""
     record = {"query": q.query, "model_name": m.name, "response": result.response}
     if result.error is None:
         record["performance"] = quality
         record["response_time"] = round(result.seconds, 6)
+        record["finish_reason"] = result.finish_reason
+        if reply is not None:
+            record["response"] = reply.final
+            record["answer_status"] = reply.status
+            if reply.trace:
+                record["reasoning"] = reply.trace[-REASONING_CAP:]
+                record["reasoning_chars"] = len(reply.trace)
+        if result.reasoning_tokens is not None:
+            record["reasoning_tokens"] = result.reasoning_tokens
     else:
-        record.update(performance=None, response_time=None, error=result.error)
+        record.update(performance=None, response_time=None, error=result.error, failure=failure_kind(result.error))
     record.update(attempts=result.attempts, prompt_tokens=result.prompt_tokens, completion_tokens=result.completion_tokens)
     cost = _cost(m, result)
     if cost is not None:
@@ -579,18 +715,20 @@ async def _run(queries: list[Query], models: list[ModelConfig], output: Path, se
                     settings.policy,
                     redact,
                 )
-                quality = None
+                quality, reply = None, None
                 truth, metric = q.fields.get("ground_truth"), q.fields.get("metric")
-                if result.error is None and truth is not None:
+                if result.error is None:
+                    reply = read_reply(result.response, result.reasoning, result.finish_reason)
+                if reply is not None and truth is not None:
                     # Code runs in a subprocess that may take seconds: off the event loop.
                     scorer = asyncio.to_thread if canonical_metric(metric) == "code" else _call_now
                     try:
                         quality = await scorer(
-                            score, result.response, truth, metric, q.fields.get("choices"), settings.code_timeout, settings.unsafe_code
+                            score, reply.scored_text, truth, metric, q.fields.get("choices"), settings.code_timeout, settings.unsafe_code
                         )
                     except Exception as exc:  # an answer no scorer foresaw: that pair's error, not the run's end
                         result.error = redact(f"scoring failed: {type(exc).__name__}: {exc}")[:500]
-                record = output_record(q, m, result, quality)
+                record = output_record(q, m, result, quality, reply)
                 sink.write(record_line(record))
                 sink.flush()  # line by line: a crash or Ctrl-C loses nothing already answered
                 if bar is not None:
@@ -631,7 +769,11 @@ def summarise_output(output: str | Path, model_names: list[str]) -> dict[str, "M
         s.attempts += int(obj.get("attempts") or 0)
         if obj.get("error"):
             s.errors += 1
+            s.failures_counted += (obj.get("failure") or failure_kind(obj["error"])) == "model"
             continue
+        s.truncated += obj.get("finish_reason") == "length"
+        s.from_reasoning += obj.get("answer_status") == "from_reasoning"
+        s.no_final_answer += obj.get("answer_status") == "no_final_answer"
         s.times.append(float(obj["response_time"]))
         if obj.get("performance") is None:
             s.unscored += 1
@@ -654,4 +796,18 @@ def format_summary(summaries: dict[str, ModelSummary]) -> str:
         p95 = f"{np.percentile(s.times, 95):.2f}s" if s.times else "n/a"
         cost = f"{s.cost:.4f}" if s.has_cost else "n/a"
         lines.append(f"{name:<{width}}{s.count:>7}{quality:>9}{mean_t:>11}{p95:>10}{s.errors:>8}{s.unscored:>10}{cost:>11}")
+    for name, s in summaries.items():
+        if s.truncated:
+            lines.append(
+                f"{name}: {s.truncated} answers cut at the token budget (finish_reason length), scored as they stand: raise --max-tokens"
+            )
+        if s.from_reasoning:
+            lines.append(f"{name}: {s.from_reasoning} empty answers scored from the last paragraph of their finished reasoning")
+        if s.no_final_answer:
+            lines.append(f"{name}: {s.no_final_answer} replies whose reasoning never reached an answer (scored 0)")
+        if s.errors:
+            lines.append(
+                f"{name}: {s.errors} failed calls: {s.failures_counted} count against the model in training (quality 0), "
+                f"{s.errors - s.failures_counted} are ours to fix (no outcome)"
+            )
     return "\n".join(lines)

@@ -4,7 +4,9 @@ It speaks real HTTP/1.1 (keep-alive, Content-Length) on 127.0.0.1, so benchmark.
 through httpx exactly as it talks to vLLM or Ollama. Behaviour per (model, user message):
 `faults[model]` is a list of behaviours for successive attempts ("429", "500", "400", "timeout",
 "malformed", "drop", "ok"); after the list, "ok". Answers come from `answers[model][query]`, else
-`default_answer`; `overrides[model]` replaces the content or usage with any JSON value.
+`default_answer`; `overrides[model]` replaces the content or usage with any JSON value, merges
+`message_extra` into the message (reasoning fields), replaces `message` (None: no message),
+`finish_reason`, or the whole `body` (an error object in a 200 reply).
 
     python tests/fake_llm_server.py --port 8765 --latency 0.1     # standalone, for the speed script
 """
@@ -132,6 +134,16 @@ class FakeLLMServer:
                 payload["choices"][0]["message"]["content"] = override["content"]
             if "usage" in override:
                 payload["usage"] = override["usage"]
+            payload["choices"][0]["message"].update(override.get("message_extra", {}))  # reasoning_content, reasoning, ...
+            if "message" in override:  # None: a choice without `message`
+                if override["message"] is None:
+                    del payload["choices"][0]["message"]
+                else:
+                    payload["choices"][0]["message"] = override["message"]
+            if "finish_reason" in override:
+                payload["choices"][0]["finish_reason"] = override["finish_reason"]
+            if "body" in override:  # the whole reply, e.g. an error object sent with status 200
+                payload = override["body"]
             self._send(writer, 200, json.dumps(payload).encode())
         await writer.drain()
         return True
