@@ -27,6 +27,7 @@ import certifi
 import yaml
 
 from data_loader import DataError, bad_lines_message, failure_kind, iter_jsonl_lines, parse_query_line
+from judge import judge_messages, parse_rating, rating_to_score
 from scoring import Reply, canonical_metric, read_reply, score
 
 DEFAULT_ENDPOINT = "http://localhost:8000/v1"
@@ -48,6 +49,13 @@ MODEL_FIELDS = (
     "reasoning_tokens",
     "answer_status",
     "failure",
+    "judge_model",
+    "judge_rating",
+    "judge_error",
+    "judge_verdict",
+    "judge_prompt_tokens",
+    "judge_completion_tokens",
+    "judge_cost",
 )
 REASONING_CAP = 16_000  # characters of a reasoning trace kept in the output: its end, where it concludes
 
@@ -133,6 +141,45 @@ _MODEL_KEYS = {
 }
 
 
+def _model_config(raw, where: str) -> ModelConfig:
+    """One `models:` entry (or the `judge:` entry) of models.yaml, checked and ${VAR}-expanded."""
+    if not isinstance(raw, dict) or not isinstance(raw.get("name"), str):
+        raise ConfigError(f"{where}: each model needs a 'name' string")
+    unknown = set(raw) - _MODEL_KEYS
+    if unknown:
+        raise ConfigError(f"{where} ({raw['name']}): unknown field(s) {', '.join(sorted(unknown))}")
+    raw = expand_env(raw, f"{where} ({raw['name']})")
+    headers = raw.get("headers") or {}
+    if not isinstance(headers, dict):
+        raise ConfigError(f"{where}: 'headers' must be a mapping")
+    try:
+        return ModelConfig(
+            name=raw["name"],
+            endpoint=str(raw.get("endpoint") or DEFAULT_ENDPOINT),
+            api_key=raw.get("api_key") or None,
+            headers={str(k): str(v) for k, v in headers.items()},
+            max_tokens=None if raw.get("max_tokens") is None else int(raw["max_tokens"]),
+            temperature=None if raw.get("temperature") is None else float(raw["temperature"]),
+            api_model=raw.get("model"),
+            price_input_per_million=None if raw.get("price_input_per_million") is None else float(raw["price_input_per_million"]),
+            price_output_per_million=None if raw.get("price_output_per_million") is None else float(raw["price_output_per_million"]),
+        )
+    except (TypeError, ValueError) as exc:
+        raise ConfigError(f"{where} ({raw['name']}): {exc}") from None
+
+
+def load_judge_config(path: str | Path) -> ModelConfig | None:
+    """The `judge:` entry of models.yaml (the same fields as a model), or None when there is none."""
+    path = Path(path)
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError):
+        return None  # load_model_config reads the same file first and says what is wrong with it
+    if not isinstance(data, dict) or data.get("judge") is None:
+        return None
+    return _model_config(data["judge"], f"{path}: judge")
+
+
 def load_model_config(path: str | Path) -> list[ModelConfig]:
     path = Path(path)
     try:
@@ -143,36 +190,7 @@ def load_model_config(path: str | Path) -> list[ModelConfig]:
         raise ConfigError(f"{path}: invalid YAML ({exc})") from None
     if not isinstance(data, dict) or not isinstance(data.get("models"), list) or not data["models"]:
         raise ConfigError(f"{path}: expected a top-level 'models:' list")
-    models = []
-    for i, raw in enumerate(data["models"]):
-        where = f"{path}: models[{i}]"
-        if not isinstance(raw, dict) or not isinstance(raw.get("name"), str):
-            raise ConfigError(f"{where}: each model needs a 'name' string")
-        unknown = set(raw) - _MODEL_KEYS
-        if unknown:
-            raise ConfigError(f"{where} ({raw['name']}): unknown field(s) {', '.join(sorted(unknown))}")
-        raw = expand_env(raw, f"{where} ({raw['name']})")
-        headers = raw.get("headers") or {}
-        if not isinstance(headers, dict):
-            raise ConfigError(f"{where}: 'headers' must be a mapping")
-        try:
-            models.append(
-                ModelConfig(
-                    name=raw["name"],
-                    endpoint=str(raw.get("endpoint") or DEFAULT_ENDPOINT),
-                    api_key=raw.get("api_key") or None,
-                    headers={str(k): str(v) for k, v in headers.items()},
-                    max_tokens=None if raw.get("max_tokens") is None else int(raw["max_tokens"]),
-                    temperature=None if raw.get("temperature") is None else float(raw["temperature"]),
-                    api_model=raw.get("model"),
-                    price_input_per_million=None if raw.get("price_input_per_million") is None else float(raw["price_input_per_million"]),
-                    price_output_per_million=None
-                    if raw.get("price_output_per_million") is None
-                    else float(raw["price_output_per_million"]),
-                )
-            )
-        except (TypeError, ValueError) as exc:
-            raise ConfigError(f"{where} ({raw['name']}): {exc}") from None
+    models = [_model_config(raw, f"{path}: models[{i}]") for i, raw in enumerate(data["models"])]
     names = [m.name for m in models]
     if len(set(names)) != len(names):
         raise ConfigError(f"{path}: duplicate model names")
@@ -524,6 +542,7 @@ class ResumeState:
     bad_lines: list[int] = field(default_factory=list)  # line numbers left in place, not counted as done
     torn_line: int | None = None  # a cut-off last line, moved to the side file
     side_file: Path | None = None
+    rejudge: dict[tuple[str, str], dict] = field(default_factory=dict)  # answered, but the judge failed: judge again only
 
 
 def read_completed(output: Path) -> ResumeState:
@@ -562,8 +581,11 @@ def read_completed(output: Path) -> ResumeState:
             state.bad_lines.append(line_number)
         elif obj.get("error"):
             state.failed += 1
+        elif obj.get("judge_error"):
+            state.rejudge[(obj["query"], obj["model_name"])] = obj
         else:
             state.done.add((obj["query"], obj["model_name"]))
+            state.rejudge.pop((obj["query"], obj["model_name"]), None)
     return state
 
 
@@ -577,6 +599,7 @@ class BenchmarkSettings:
     progress: bool = True
     code_timeout: float = 10.0
     unsafe_code: bool = False  # run code answers unisolated (only when bubblewrap cannot run)
+    judge: ModelConfig | None = None  # the LLM judge of `metric: judge` queries (judge.py)
 
 
 @dataclass
@@ -593,6 +616,8 @@ class ModelSummary:
     from_reasoning: int = 0  # empty answers scored from their finished trace (the README's rule)
     no_final_answer: int = 0  # traces that never reached an answer, scored 0
     failures_counted: int = 0  # failed calls that count as quality 0 (data_loader.failure_kind "model")
+    judge_failed: int = 0  # answers the judge could not grade (unscored until judged again)
+    judge_cost: float = 0.0  # what judging this model's answers cost: the judge's, not the model's
 
 
 def _cost(model: ModelConfig, result: CallResult) -> float | None:
@@ -653,21 +678,80 @@ def record_line(record: dict) -> str:
     return line + "\n"
 
 
+JUDGE_FIELDS = (
+    "judge_model",
+    "judge_rating",
+    "judge_error",
+    "judge_verdict",
+    "judge_prompt_tokens",
+    "judge_completion_tokens",
+    "judge_cost",
+)
+JUDGE_VERDICT_CAP = 4000  # characters of the judge's reply kept in the output
+
+
+async def judge_answer(client, judge: ModelConfig, q: Query, answer: str, policy: RetryPolicy, redact) -> tuple[float | None, dict]:
+    """(score in [0, 1] or None on a judge failure, the judge_* fields of the output line).
+
+    The judge's tokens and cost are its own fields, never added to the answering model's. A failed
+    call or a reply without a valid `[[rating]]` sets `judge_error`: the pair stays unscored and the
+    next run of the same command asks the judge again (not the model)."""
+    truth = q.fields.get("ground_truth")
+    reference = None if truth is None else truth if isinstance(truth, str) else json.dumps(truth, ensure_ascii=False)
+    headers = {"Content-Type": "application/json", **judge.headers}
+    if judge.api_key:
+        headers.setdefault("Authorization", f"Bearer {judge.api_key}")
+    body = {
+        "model": judge.api_model or judge.name,
+        "messages": judge_messages(q.query, answer, reference),
+        "max_tokens": judge.max_tokens or 2048,
+        "temperature": judge.temperature if judge.temperature is not None else 0.0,
+    }
+    url = judge.endpoint.rstrip("/") + "/chat/completions"
+    posted = await post_json(client, url, json.dumps(body).encode(), headers, policy, _parse_chat_completion, redact)
+    fields: dict = {"judge_model": judge.name}
+    if posted.error is not None:
+        fields["judge_error"] = posted.error
+        return None, fields
+    result = posted.value
+    verdict = read_reply(result.response, result.reasoning, result.finish_reason).final  # a reasoning judge's trace is not its verdict
+    fields.update(judge_verdict=redact(verdict[-JUDGE_VERDICT_CAP:]), judge_prompt_tokens=result.prompt_tokens)
+    fields["judge_completion_tokens"] = result.completion_tokens
+    cost = _cost(judge, result)
+    if cost is not None:
+        fields["judge_cost"] = cost
+    rating = parse_rating(verdict, answer)
+    if rating is None:
+        fields["judge_error"] = "no verdict in the judge's reply: expected one [[rating]] from 1 to 10"
+        return None, fields
+    fields["judge_rating"] = rating
+    return rating_to_score(rating), fields
+
+
 async def _run(queries: list[Query], models: list[ModelConfig], output: Path, settings: BenchmarkSettings, log) -> None:
     import httpx
 
-    check_header_values(models)
-    redact = Redactor(s for m in models for s in m.secrets())
+    check_header_values(models + ([settings.judge] if settings.judge else []))
+    redact = Redactor(s for m in models + ([settings.judge] if settings.judge else []) for s in m.secrets())
     resume = read_completed(output)
     if resume.torn_line is not None:
         log(f"warning: {output}, line {resume.torn_line}: cut off mid-write (a killed run); moved to {resume.side_file}, pair asked again")
     if resume.bad_lines:
         shown = ", ".join(map(str, resume.bad_lines[:10])) + (" ..." if len(resume.bad_lines) > 10 else "")
         log(f"warning: {output}: {len(resume.bad_lines)} line(s) are not output records (lines {shown}): left in place, pairs asked again")
-    jobs = [(q, m) for q in queries for m in models if (q.query, m.name) not in resume.done]
+    has_judge = any(canonical_metric(q.fields.get("metric")) == "judge" for q in queries)
+    if has_judge and settings.judge is None:
+        raise ConfigError(
+            "queries use metric 'judge' but no judge is configured: "
+            "give --judge-model (and --judge-endpoint) or a judge: entry in models.yaml"
+        )
+    jobs = [(q, m, resume.rejudge.get((q.query, m.name))) for q in queries for m in models if (q.query, m.name) not in resume.done]
     skipped = len(queries) * len(models) - len(jobs)
-    if skipped or resume.failed:
-        log(f"Resuming {output}: {skipped} pairs already done, {resume.failed} earlier failures to retry")
+    rejudged = sum(1 for job in jobs if job[2] is not None)
+    if skipped or resume.failed or rejudged:
+        log(
+            f"Resuming {output}: {skipped} pairs already done, {resume.failed} earlier failures to retry, {rejudged} answers to judge again"
+        )
     if not jobs:
         return
     # One connection pool per endpoint, split into shards of at most POOL_SHARD connections:
@@ -681,7 +765,7 @@ async def _run(queries: list[Query], models: list[ModelConfig], output: Path, se
     # ~50 ms each, which is startup time a short run feels.
     tls = ssl.create_default_context(cafile=certifi.where())
     clients: dict[str, list] = {}
-    for m in models:
+    for m in models + ([settings.judge] if settings.judge is not None and has_judge else []):
         if m.endpoint not in clients:
             clients[m.endpoint] = [httpx.AsyncClient(limits=limits, timeout=settings.policy.timeout, verify=tls) for _ in range(n_shards)]
     queue: asyncio.Queue = asyncio.Queue()
@@ -699,9 +783,25 @@ async def _run(queries: list[Query], models: list[ModelConfig], output: Path, se
         async def worker(index: int):
             while True:
                 try:
-                    q, m = queue.get_nowait()
+                    q, m, earlier = queue.get_nowait()
                 except asyncio.QueueEmpty:
                     return
+                if earlier is not None:  # answered before, the judge failed: judge again, the model is not asked
+                    quality, fields = await judge_answer(
+                        clients[settings.judge.endpoint][index % n_shards],
+                        settings.judge,
+                        q,
+                        earlier.get("response") or "",
+                        settings.policy,
+                        redact,
+                    )
+                    record = {k: v for k, v in earlier.items() if k not in JUDGE_FIELDS}
+                    record.update(performance=quality, **fields)
+                    sink.write(record_line(record))
+                    sink.flush()
+                    if bar is not None:
+                        bar.update(1)
+                    continue
                 max_tokens = settings.max_tokens if settings.max_tokens is not None else (m.max_tokens or 1024)
                 temperature = (
                     settings.temperature if settings.temperature is not None else (m.temperature if m.temperature is not None else 0.0)
@@ -719,7 +819,20 @@ async def _run(queries: list[Query], models: list[ModelConfig], output: Path, se
                 truth, metric = q.fields.get("ground_truth"), q.fields.get("metric")
                 if result.error is None:
                     reply = read_reply(result.response, result.reasoning, result.finish_reason)
-                if reply is not None and truth is not None:
+                judge_fields: dict = {}
+                if reply is not None and canonical_metric(metric) == "judge":
+                    if reply.scored_text:  # a reference is optional: the judge grades open questions without one
+                        quality, judge_fields = await judge_answer(
+                            clients[settings.judge.endpoint][index % n_shards],
+                            settings.judge,
+                            q,
+                            reply.scored_text,
+                            settings.policy,
+                            redact,
+                        )
+                    else:
+                        quality = 0.0  # no final answer to grade
+                elif reply is not None and truth is not None:
                     # Code runs in a subprocess that may take seconds: off the event loop.
                     scorer = asyncio.to_thread if canonical_metric(metric) == "code" else _call_now
                     try:
@@ -729,6 +842,7 @@ async def _run(queries: list[Query], models: list[ModelConfig], output: Path, se
                     except Exception as exc:  # an answer no scorer foresaw: that pair's error, not the run's end
                         result.error = redact(f"scoring failed: {type(exc).__name__}: {exc}")[:500]
                 record = output_record(q, m, result, quality, reply)
+                record.update(judge_fields)
                 sink.write(record_line(record))
                 sink.flush()  # line by line: a crash or Ctrl-C loses nothing already answered
                 if bar is not None:
@@ -771,6 +885,8 @@ def summarise_output(output: str | Path, model_names: list[str]) -> dict[str, "M
             s.errors += 1
             s.failures_counted += (obj.get("failure") or failure_kind(obj["error"])) == "model"
             continue
+        s.judge_failed += bool(obj.get("judge_error"))
+        s.judge_cost += float(obj.get("judge_cost") or 0.0)
         s.truncated += obj.get("finish_reason") == "length"
         s.from_reasoning += obj.get("answer_status") == "from_reasoning"
         s.no_final_answer += obj.get("answer_status") == "no_final_answer"
@@ -805,6 +921,10 @@ def format_summary(summaries: dict[str, ModelSummary]) -> str:
             lines.append(f"{name}: {s.from_reasoning} empty answers scored from the last paragraph of their finished reasoning")
         if s.no_final_answer:
             lines.append(f"{name}: {s.no_final_answer} replies whose reasoning never reached an answer (scored 0)")
+        if s.judge_failed:
+            lines.append(f"{name}: {s.judge_failed} answers the judge could not grade (judge_error, unscored): run again to judge them")
+        if s.judge_cost:
+            lines.append(f"{name}: judging its answers cost {s.judge_cost:.4f} USD (the judge's tokens, not counted in Cost USD)")
         if s.errors:
             lines.append(
                 f"{name}: {s.errors} failed calls: {s.failures_counted} count against the model in training (quality 0), "
