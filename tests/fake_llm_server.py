@@ -30,6 +30,7 @@ class FakeLLMServer:
         retry_after: str = "0",
         hang_seconds: float = 30.0,
         overrides: dict | None = None,
+        responders: dict | None = None,
     ):
         self.latency = latency
         self.answers = answers or {}
@@ -39,6 +40,8 @@ class FakeLLMServer:
         self.hang_seconds = hang_seconds
         # overrides[model] = {"content": <any JSON value>, "usage": <any JSON value>}: hostile payloads
         self.overrides = overrides or {}
+        # responders[model](user message) -> answer text: a scripted judge that reads the prompt
+        self.responders = responders or {}
         self.attempts: dict[tuple[str, str], int] = defaultdict(int)
         self.requests: list[dict] = []  # {"model", "query", "headers", "body"} per request
         self.in_flight = 0
@@ -117,7 +120,10 @@ class FakeLLMServer:
         elif behaviour == "malformed":
             self._send(writer, 200, b'{"choices": [ this is not json')
         else:
-            answer = self.answers.get(model, {}).get(query, self.default_answer)
+            if model in self.responders:
+                answer = self.responders[model](query)
+            else:
+                answer = self.answers.get(model, {}).get(query, self.default_answer)
             payload = {
                 "id": f"chatcmpl-{attempt}",
                 "object": "chat.completion",

@@ -64,6 +64,12 @@ def test_a_trace_cut_at_the_budget_is_no_final_answer_and_the_cut_is_counted(tmp
     assert "1 replies whose reasoning never reached an answer" in out
 
 
+def test_a_reasoning_field_cut_at_the_budget_with_no_answer_is_no_final_answer(tmp_path, llm_server):
+    server = llm_server(overrides={"m": {"content": "", "message_extra": {"reasoning_content": "48 + 24 = 72"}, "finish_reason": "length"}})
+    _, [line] = run_one(tmp_path, server)
+    assert line["performance"] == 0.0 and line["answer_status"] == "no_final_answer" and line["reasoning"] == "48 + 24 = 72"
+
+
 def test_a_choice_without_message_is_an_answered_empty_reply_with_its_tokens(tmp_path, llm_server):
     server = llm_server(
         overrides={"m": {"message": None, "finish_reason": "length", "usage": {"prompt_tokens": 7, "completion_tokens": 1024}}}
@@ -82,12 +88,13 @@ def test_a_choice_without_message_is_an_answered_empty_reply_with_its_tokens(tmp
         ({"error": {"message": "Incorrect API key provided", "type": "invalid_request_error", "code": "invalid_api_key"}}, 400, False),
         ({"error": {"message": "overloaded", "type": "server_error"}}, 500, True),
         ({"error": {"message": "slow down", "code": 429}}, 429, True),
+        ({"error": "model 'm' not found, try pulling it first"}, 400, False),  # Ollama: the error is a string
     ],
 )
 def test_an_error_object_in_a_200_reply_is_handled_like_its_status(tmp_path, llm_server, body, status, retried):
     server = llm_server(overrides={"m": {"body": body}})
     _, [line] = run_one(tmp_path, server)
-    message = body.get("message") or body["error"]["message"]
+    message = body.get("message") or (body["error"] if isinstance(body["error"], str) else body["error"]["message"])
     assert message in line["error"] and f"(HTTP {status})" in line["error"] and "KeyError" not in line["error"]
     assert line["performance"] is None
     assert server.attempts[("m", "How many clips?")] == (4 if retried else 1)
@@ -155,6 +162,8 @@ def test_a_failed_call_is_never_best_even_against_a_slow_wrong_answer():
     per_model = {"failed": Outcome(0.0, None, None, failed=True), "slow_wrong": Outcome(0.0, 1000.0, None)}
     for objective in (Objective(0.9, "latency", 1.0), Objective(1.0, "none", 1.0)):
         assert best_model(per_model, objective, {"failed": 0, "slow_wrong": 1}) == "slow_wrong"
+        # In every mean (rankings, KNN neighbourhoods) a failure weighs as the worst possible outcome.
+        assert objective.score(per_model["failed"]) == 0.0
 
 
 def test_an_unknown_failure_field_is_a_bad_line(tmp_path):
