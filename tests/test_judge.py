@@ -3,7 +3,6 @@ the prompt, and benchmark.py end to end against a scripted judge on the loopback
 
 import json
 import re
-from pathlib import Path
 
 import pytest
 from conftest import ROOT, write_jsonl

@@ -95,7 +95,7 @@ def test_an_error_object_in_a_200_reply_is_handled_like_its_status(tmp_path, llm
     server = llm_server(overrides={"m": {"body": body}})
     _, [line] = run_one(tmp_path, server)
     message = body.get("message") or (body["error"] if isinstance(body["error"], str) else body["error"]["message"])
-    assert message in line["error"] and f"(HTTP {status})" in line["error"] and "KeyError" not in line["error"]
+    assert line["error"].endswith(f"(HTTP {status}): {message}") and "KeyError" not in line["error"]
     assert line["performance"] is None
     assert server.attempts[("m", "How many clips?")] == (4 if retried else 1)
     assert line["failure"] == ("model" if status >= 500 else "setup")
