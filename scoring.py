@@ -267,7 +267,10 @@ _MARKUP = [
 
 def _unmarkup(text: str) -> str:
     for pattern, replacement in _MARKUP:
-        text = pattern.sub(replacement, text)
+        for _ in range(4):  # nested: \text{\textbf{B}}
+            text, n = pattern.subn(replacement, text)
+            if not n:
+                break
     return text
 
 
@@ -279,8 +282,9 @@ def _letter_at(match: re.Match, text: str, valid: str, declared: bool) -> str | 
     if letter in "AI":
         if _LETTER_AS_WORD.match(text, match.end(1)):
             return None
-        # A lower-case "a" / "i" alone is the word, unless an answer was declared ("the answer is a").
-        if raw.islower() and not declared:
+        # A lower-case "a" / "i" alone is the word, unless an answer was declared ("the answer is a")
+        # or it is bracketed like an option label ("(a)", "a)").
+        if raw.islower() and not declared and not re.search(r"[()\[\]]", match.group(0)):
             return None
     return letter
 

@@ -171,3 +171,19 @@ def test_an_unknown_failure_field_is_a_bad_line(tmp_path):
 
     with pytest.raises(DataError, match="field 'failure' must be one of model, setup, got 'whose'"):
         _parse_line(json.dumps({"query": "q", "model_name": "m", "error": "x", "failure": "whose"}), 1)
+
+
+def test_train_load_report_gives_both_failure_counts_per_model(tmp_path, capsys):
+    import train
+
+    rows = [
+        {"query": "q1", "model_name": "a", "performance": 1.0},
+        {"query": "q1", "model_name": "b", "error": "gave up after 4 attempts: timeout after 120s (ReadTimeout)"},
+        {"query": "q1", "model_name": "c", "error": "HTTP 401: bad key"},
+    ]
+    path = write_jsonl(tmp_path / "d.jsonl", rows)
+    # A missing embedding model stops the run right after the load report, before any training.
+    train.main(["--data-file", str(path), "--output-dir", str(tmp_path / "out"), "--embedding-model", str(tmp_path / "no-model")])
+    out = capsys.readouterr().out
+    assert "    b: 1 counted as quality 0, 0 left out" in out and "    c: 0 counted as quality 0, 1 left out" in out
+    assert "models: 2" in out  # a (answered) and b (its timeout is an outcome); c has none
