@@ -296,7 +296,10 @@ def extract_choice(answer: str, n_choices: int = 10) -> str | None:
     without one, the first letter shaped like a pick ("(B)", "B.", a line "B"). Case-insensitive,
     except that the words "a" and "I" are never read as letters."""
     valid = LETTERS[: max(n_choices, 1)]
-    text = _unmarkup(_as_text(answer)).strip()
+    # Whitespace runs collapsed first: the patterns' neighbouring \s* then backtrack over a few
+    # characters at most (a hostile "answer" + 20,000 spaces took a minute before).
+    text = re.sub(r"[^\S\n]+", " ", _unmarkup(_as_text(answer)))
+    text = re.sub(r" ?\n[\s]*", "\n", text).strip()
     declared = []
     for pattern in _MC_DECLARED:
         for match in re.finditer(pattern, text, flags=re.IGNORECASE):
@@ -369,7 +372,7 @@ def final_number(text: str) -> Fraction | None:
     "$1,234.00" is 1234; a declared fraction ("the answer is 3/4") is 3/4; markup around the
     number ("**18**") is ignored."""
     text = _as_text(text)
-    for marker in reversed(list(_NUMBER_MARKERS.finditer(text))):
+    for marker in list(_NUMBER_MARKERS.finditer(text))[-50:][::-1]:  # the last 50: bounded on hostile text
         value = _first_number(text[marker.end() : marker.end() + 60])
         if value is not None:
             return value
@@ -511,7 +514,8 @@ def score_keywords(answer: str, truth) -> float:
 # --- code --------------------------------------------------------------------------------------
 
 
-_FENCE = re.compile(r"^[ \t]*(`{3,}|~{3,})[ \t]*\{?\.?([\w+#.-]*)[^\n`]*$")
+_FENCE = re.compile(r"^[ \t]*(`{3,}|~{3,})([^\n`]*)$")
+_FENCE_TAG = re.compile(r"[ \t]*\{?\.?([\w+#.-]*)")
 _PYTHON_TAGS = {"", "python", "py", "python3", "py3", "ipython", "ipython3", "pycon", "sage"}
 _CODE_START = re.compile(r"^(?:def |class |import |from \w|@\w|async def )", re.MULTILINE)
 
@@ -528,7 +532,7 @@ def code_blocks(answer: str) -> list[tuple[str, str]]:
         if not opening:
             i += 1
             continue
-        fence, tag = opening.group(1), opening.group(2).lower()
+        fence, tag = opening.group(1), _FENCE_TAG.match(opening.group(2)).group(1).lower()
         body, i = [], i + 1
         while i < len(lines):
             closing = re.match(r"^[ \t]*(`{3,}|~{3,})[ \t]*$", lines[i])

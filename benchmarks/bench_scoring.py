@@ -69,6 +69,25 @@ def main(argv: list[str] | None = None) -> int:
     if hasattr(scoring, "read_reply"):
         traces = [f"<think>{'Let me weigh each option carefully. ' * 444}</think>Answer: {c}" for c in "ABCD"]
         print(f"{'reasoning (16k-char trace)':<28}{len(traces):>9}{throughput(scoring.read_reply, traces, args.seconds):>12,.0f}")
+    if hasattr(scoring, "read_reply"):
+        # Hostile answers built to make regular expressions backtrack: seconds for the worst one.
+        hostile = {
+            "'answer' + 200k spaces": "answer" + " " * 200_000 + "x",
+            "200k newlines": "answer:" + "\n \n" * 200_000 + "x",
+            "50k <think>": "<think>" * 50_000,
+            "50k </think>": "</think>" * 50_000,
+            "50k fences": "```\n" * 50_000,
+            "200k-char fence line": "```" + "a" * 200_000 + "`",
+            "200k '####'": "#### " * 200_000,
+            "50k \\boxed{": "\\boxed{" * 50_000,
+        }
+        worst = 0.0
+        for text in hostile.values():
+            for fn in (lambda t: scoring.score(t, "B", "mc"), lambda t: scoring.score(t, "7", "number"), scoring.extract_code):
+                started = time.perf_counter()
+                fn(text)
+                worst = max(worst, time.perf_counter() - started)
+        print(f"hostile answers ({', '.join(hostile)}): slowest read {worst:.2f} s")
     if (SHARED / "mt_bench_judgements.jsonl").exists():
         from judge import parse_rating
 
