@@ -3,7 +3,7 @@
 
 The reference of each question is the final number of Mixtral's answer where RouteLLM graded
 Mixtral correct (its answers end "#### N"); GPT-4's answer to the same question is scored with
-`score(answer, reference, metric)` and compared with RouteLLM's label for GPT-4. Prints the
+`score(answer, that number, metric)` and compared with RouteLLM's label for GPT-4. Prints the
 count of agreements and every disagreement (question, our score, its label, the two final numbers).
 
     python benchmarks/gsm8k_agreement.py [--data ../shared/data/routellm-2models/gsm8k_responses.csv]
@@ -42,7 +42,9 @@ def main(argv: list[str] | None = None) -> int:
     data = pairs(args.data)
     disagreements = []
     for question, reference, answer, label in data:
-        ours = score(answer, reference, args.metric)
+        value = final_number(reference)  # "#### 18" ends Mixtral's answers; the truth is that number
+        truth = str(value.numerator) if value.denominator == 1 else str(float(value))
+        ours = score(answer, truth, args.metric)
         if (ours == 1.0) != label:
             disagreements.append((question, reference, answer, label, ours))
     print(f"{len(data)} GPT-4 answers with a Mixtral reference graded correct; metric {args.metric}")
