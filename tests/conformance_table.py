@@ -35,6 +35,13 @@ ROWS: list[tuple[str, object, str, float, str]] = [
     (ADD + F, ADD_TESTS, "code", 1.0, "issue: closing fence with no opening"),
     ("Here it is:\n" + F + "python\n" + ADD, ADD_TESTS, "code", 1.0, "issue: python fence never closed"),
     (F + "python3\n" + ADD + F, ADD_TESTS, "code", 1.0, "issue: python3 fence tag"),
+    (
+        F + "python3\n" + ADD + F + "\nIn Ruby:\n" + F + "ruby\ndef add(a, b)\n  a + b\nend\n" + F,
+        ADD_TESTS,
+        "code",
+        1.0,
+        "python3 beside Ruby",
+    ),
     ("The length is \\boxed{18 \\text{ inches}}.", "18", "math", 1.0, "issue: unit in the box"),
     ("\\boxed{12}", "12\\text{ cm}", "math", 1.0, "issue: unit in the truth"),
     # --- reasoning traces, every form ----------------------------------------------------------
@@ -44,6 +51,7 @@ ROWS: list[tuple[str, object, str, float, str]] = [
     ("<reasoning>A or B</reasoning>\nAnswer: B", "B", "mc", 1.0, "reasoning tags"),
     ("I weigh A against B... so B.</think>\n\nAnswer: B", "A", "mc", 0.0, "R1 template: opening tag in the prompt"),
     ("I weigh A against B... so B.</think>\n\nAnswer: B", "B", "mc", 1.0, "R1 template: opening tag in the prompt"),
+    ("Maybe it is Sydney.</think>The capital is Canberra.", "Sydney", "exact", 0.0, "R1 template: the trace is not scored"),
     ("<seed:think>Canberra? Sydney.</seed:think>Sydney", "Canberra", "exact", 0.0, "Seed-OSS tags"),
     ("◁think▷Canberra? Sydney.◁/think▷Sydney", "Canberra", "exact", 0.0, "Kimi tags"),
     ("[THINK]Canberra? Sydney.[/THINK]Sydney", "Canberra", "exact", 0.0, "Magistral tags"),
@@ -135,6 +143,7 @@ ROWS: list[tuple[str, object, str, float, str]] = [
     ("It is 7", 7, "exact", 1.0, "number truth"),
     ("yes", True, "exact", 1.0, "boolean truth"),
     ("Rome", ["Roma", "Rome"], "exact", 1.0, "any of several"),
+    ("", "", "exact", 1.0, "empty answer, empty truth"),
     ("The Beatles", "beatles", "exact", 1.0, "article dropped"),
     # --- f1 and keywords -----------------------------------------------------------------------
     ("the cat sat", "cat sat", "f1", 1.0, "articles dropped: the same tokens"),

@@ -112,7 +112,7 @@ def test_an_error_object_in_a_200_reply_is_handled_like_its_status(tmp_path, llm
         ("error object in a 200 reply (HTTP 500): overloaded", "model"),
         ("HTTP 408: request timeout", "model"),
         ("gave up after 4 attempts: ConnectError: [Errno 111] Connection refused", "setup"),
-        ("gave up after 4 attempts: ConnectTimeout: timed out", "setup"),
+        ("gave up after 4 attempts: timeout after 0.5s (ConnectTimeout)", "setup"),  # httpx's ConnectTimeout is a timeout
         ("HTTP 401: invalid key", "setup"),
         ("HTTP 403: forbidden", "setup"),
         ("HTTP 404: model not found", "setup"),
