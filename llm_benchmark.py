@@ -5,9 +5,13 @@ benchmark.py is the command line over `run_benchmark`. The policy, stated once:
 - each attempt has `timeout` seconds; connection errors, timeouts, dropped connections, malformed
   JSON, 429 and 5xx are retried up to `retries` times with exponential backoff and full jitter
   (base `backoff` seconds, capped at `max_backoff`), and a Retry-After header is honoured;
-  any other 4xx is final;
-- a pair that still fails is written with `error` and `performance: null`, and is retried by the
-  next run of the same command; a pair that succeeded is never re-sent.
+  any other 4xx is final; an error object in a 200 reply is handled like its own status;
+- a pair that still fails is written with `error`, `failure` (whose failure it is:
+  data_loader.failure_kind) and `performance: null`, and is retried by the next run of the same
+  command; a pair that succeeded is never re-sent; an answer the judge could not grade is
+  judged again, the model not asked;
+- only the final answer is scored (scoring.read_reply): the reasoning trace is kept apart, and
+  `finish_reason` is recorded on every line.
 """
 
 from __future__ import annotations

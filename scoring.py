@@ -118,7 +118,6 @@ _ANSWER_WRAPPERS = re.compile(
     r"<\|begin_of_solution\|>|<\|end_of_solution\|>|<\|start\|>\s*assistant|<\|channel\|>\s*final\s*<\|message\|>|<\|return\|>|<\|end\|>",
     re.IGNORECASE,
 )
-REPLY_STATUSES = ("answer", "from_reasoning", "no_final_answer", "empty")
 
 
 @dataclass
