@@ -73,7 +73,9 @@ def main(argv: list[str] | None = None) -> int:
                 raise ConfigError("--models: no model names")
             models = [ModelConfig(name=n, endpoint=args.endpoint, api_key=key) for n in names]
         queries, stats = load_queries(args.queries, args.limit)
-        judge = load_judge_config(args.model_config) if args.model_config else None
+        # The judge is read only when a query needs it: an unset ${VAR} in an unused judge entry stops nothing.
+        needs_judge = any(canonical_metric(q.fields.get("metric")) == "judge" for q in queries)
+        judge = load_judge_config(args.model_config) if args.model_config and needs_judge else None
         if args.judge_model:
             judge_key = (
                 args.judge_api_key

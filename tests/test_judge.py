@@ -165,3 +165,15 @@ def test_an_unfinished_answer_is_not_sent_to_the_judge(tmp_path, llm_server):
     _, lines = run_judged(tmp_path, server, {"q": ""})
     assert lines["q"]["performance"] == 0.0 and lines["q"]["answer_status"] == "no_final_answer"
     assert [r["model"] for r in server.requests] == ["m"]
+
+
+def test_the_judge_entry_is_checked_like_a_model_and_read_only_when_a_query_needs_it(tmp_path, llm_server, capsys, monkeypatch):
+    server = llm_server(default_answer="#### 4")
+    monkeypatch.delenv("UNSET_JUDGE_KEY", raising=False)
+    config = tmp_path / "models.yaml"
+    config.write_text(f"models:\n  - name: m\n    endpoint: {server.url}\njudge:\n  name: j\n  api_key: ${{UNSET_JUDGE_KEY}}\n  bogus: 1\n")
+    plain = write_jsonl(tmp_path / "plain.jsonl", [{"query": "2+2?", "ground_truth": "4", "metric": "number"}])
+    assert benchmark.main(["--queries", str(plain), "--model-config", str(config), "--output", str(tmp_path / "a.jsonl"), *FAST]) == 0
+    judged = write_jsonl(tmp_path / "judged.jsonl", [{"query": "Explain tides.", "metric": "judge"}])
+    code = benchmark.main(["--queries", str(judged), "--model-config", str(config), "--output", str(tmp_path / "b.jsonl"), *FAST])
+    assert code == 2 and f"{config}: judge (j): unknown field(s) bogus" in capsys.readouterr().err
