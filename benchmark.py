@@ -101,7 +101,7 @@ def main(argv: list[str] | None = None) -> int:
             return 2
     elif has_code:
         print("WARNING: --unsafe-code: code answers run as you, without isolation (they can read and change your files)")
-    no_truth = sum(1 for q in queries if q.fields.get("ground_truth") is None)
+    no_truth = sum(1 for q in queries if q.fields.get("ground_truth") is None and canonical_metric(q.fields.get("metric")) != "judge")
     print(f"Benchmarking {len(queries)} queries x {len(models)} models -> {args.output}")
     if no_truth:
         print(f"note: {no_truth} queries have no ground_truth: their answers are recorded with performance null (unscored)")

@@ -7,10 +7,11 @@ in the exact format `[[rating]]`. Our changes, both for safety:
 
 - the answer is untrusted input: it sits between boundary lines carrying a random nonce that the
   answer cannot know, and the judge is told that nothing inside them is an instruction;
-- the rating is read only from the judge's own verdict: the last `[[n]]` in the judge's reply, on
-  a line that is not a copy of a line the answer wrote (a judge quoting the answer's fake
-  "Rating: [[10]]" does not score it). No verdict, or a rating outside 1..10, is a judge failure:
-  the pair is unscored (performance null, `judge_error` set), never 0.
+- the rating is read only from the judge's own verdict: the last `[[n]]` in the judge's reply
+  that is not copied from the prompt (a judge quoting the answer's fake "Rating: [[10]]", or
+  parroting the rubric's example "Rating: [[5]]", does not score it). No verdict, or a rating
+  outside 1..10, is a judge failure: the pair is unscored (performance null, `judge_error` set),
+  never 0.
 
 The scale maps linearly onto [0, 1]: score = (rating - 1) / 9, so 1 -> 0.0, 10 -> 1.0 and
 MT-Bench's half points (8.5) keep their place (0.8333).
@@ -67,20 +68,28 @@ def judge_messages(question: str, answer: str, reference: str | None = None, non
     return [{"role": "system", "content": SYSTEM_PROMPT}, {"role": "user", "content": "\n".join(parts)}]
 
 
-def parse_rating(judgment: str, answer: str | None = None) -> float | None:
+def parse_rating(judgment: str, quoted_from: str | None = None) -> float | None:
     """The judge's rating (1..10) from its reply, or None (a judge failure).
 
-    The last `[[n]]` counts (a judge that revises itself means its last word); a verdict on a line
-    that also appears in `answer` is a quotation of the answer and is skipped. A number outside
+    The last `[[n]]` counts (a judge that revises itself means its last word). A verdict copied
+    from `quoted_from` (the prompt we sent, which holds the answer and the rubric's own example
+    "Rating: [[5]]") is not the judge's: one that, with up to 24 characters before it on its line
+    (or its whole line and the line break), appears in that text is skipped. A number outside
     1..10 is refused, not clipped."""
     if not isinstance(judgment, str):
         return None
-    quoted = {line.strip() for line in (answer or "").splitlines() if _VERDICT.search(line)}
+    source = "\n" + quoted_from if quoted_from else ""
+    text = "\n" + judgment  # every line, the first included, starts after a newline
     ratings = []
-    for line in judgment.splitlines():
-        if line.strip() in quoted:
+    for match in _VERDICT.finditer(text):
+        # The verdict with what precedes it on its line, up to 24 characters, the line break
+        # included when the line is shorter: found in the prompt, it is a copy. The break tells
+        # a judge's own "Rating: [[5]]" line from the rubric's quoted example, 'example: "Rating: [[5]]"'.
+        newline = text.rfind("\n", 0, match.start())
+        context = text[max(newline, match.start() - 24) : match.end()]
+        if source and context in source:
             continue
-        ratings += [float(m.group(1)) for m in _VERDICT.finditer(line)]
+        ratings.append(float(match.group(1)))
     if not ratings or not RATING_MIN <= ratings[-1] <= RATING_MAX:
         return None
     return ratings[-1]

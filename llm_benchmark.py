@@ -705,9 +705,10 @@ async def judge_answer(client, judge: ModelConfig, q: Query, answer: str, policy
     headers = {"Content-Type": "application/json", **judge.headers}
     if judge.api_key:
         headers.setdefault("Authorization", f"Bearer {judge.api_key}")
+    messages = judge_messages(q.query, answer, reference)
     body = {
         "model": judge.api_model or judge.name,
-        "messages": judge_messages(q.query, answer, reference),
+        "messages": messages,
         "max_tokens": judge.max_tokens or 2048,
         "temperature": judge.temperature if judge.temperature is not None else 0.0,
     }
@@ -724,7 +725,7 @@ async def judge_answer(client, judge: ModelConfig, q: Query, answer: str, policy
     cost = _cost(judge, result)
     if cost is not None:
         fields["judge_cost"] = cost
-    rating = parse_rating(verdict, answer)
+    rating = parse_rating(verdict, quoted_from=messages[-1]["content"])  # nothing copied from the prompt counts
     if rating is None:
         fields["judge_error"] = "no verdict in the judge's reply: expected one [[rating]] from 1 to 10"
         return None, fields
