@@ -245,6 +245,11 @@ _MC_DECLARED = [
     r"\b(?:correct|right|best|final)\s+(?:option|choice|letter)(?:\s+(?:is|would\s+be))?\s*[:=\-]?\s*[\(\[]?([A-J])[\)\]]?(?![\w'’])",
     r"\bI\s+(?:choose|pick|select|go\s+with|would\s+choose|will\s+choose)\s+(?:option\s+|choice\s+)?[\(\[]?([A-J])[\)\]]?(?![\w'’])",
 ]
+# Weaker: "C is the correct answer" counts only where no answer is declared as above ("The answer
+# is B. A is correct only when ..." means B).
+_MC_CLAIMED = [
+    r"(?:^|\b(?:option|choice)\s+|[\s(\[])[\(\[]?([A-J])[\)\]]?\s+is\s+(?:the\s+)?(?:correct|right|best|true)\b",
+]
 # Otherwise the first letter shaped like a pick, in this order of trust.
 _MC_SHAPES = [
     r"^\s*[\(\[]([A-J])[\)\]]",
@@ -299,14 +304,15 @@ def extract_choice(answer: str, n_choices: int = 10) -> str | None:
     # characters at most (a hostile "answer" + 20,000 spaces took a minute before).
     text = re.sub(r"[^\S\n]+", " ", _unmarkup(_as_text(answer)))
     text = re.sub(r" ?\n[\s]*", "\n", text).strip()
-    declared = []
-    for pattern in _MC_DECLARED:
-        for match in re.finditer(pattern, text, flags=re.IGNORECASE):
-            letter = _letter_at(match, text, valid, True)
-            if letter:
-                declared.append((match.start(1), letter))
-    if declared:
-        return max(declared)[1]
+    for tier in (_MC_DECLARED, _MC_CLAIMED):
+        declared = []
+        for pattern in tier:
+            for match in re.finditer(pattern, text, flags=re.IGNORECASE):
+                letter = _letter_at(match, text, valid, True)
+                if letter:
+                    declared.append((match.start(1), letter))
+        if declared:
+            return max(declared)[1]
     for pattern in _MC_SHAPES:
         for match in re.finditer(pattern, text, flags=re.IGNORECASE | re.MULTILINE):
             letter = _letter_at(match, text, valid, False)
@@ -359,7 +365,13 @@ def _parse_number(text: str) -> Fraction | None:
         return None
 
 
+def _latex_digits(text: str) -> str:
+    # LaTeX inside numbers: "1{,}000" and "1\\,000" are 1000.
+    return re.sub(r"(?<=\d)(?:\{,\}|\\[,!; ])(?=\d)", lambda m: "," if m.group(0) == "{,}" else "", text)
+
+
 def _first_number(text: str) -> Fraction | None:
+    text = _latex_digits(text)
     text = re.sub(r"\\d?frac\s*\{\s*(\d+)\s*\}\s*\{\s*(\d+)\s*\}", r"\1/\2", _unmarkup(text))
     found = re.search(_NUMBER_WITH_FRACTION, text)
     return _parse_number(found.group(0)) if found else None
@@ -370,7 +382,7 @@ def final_number(text: str) -> Fraction | None:
     "the answer is", "\\boxed{"), within 60 characters of it; else the last number in the text.
     "$1,234.00" is 1234; a declared fraction ("the answer is 3/4") is 3/4; markup around the
     number ("**18**") is ignored."""
-    text = _as_text(text)
+    text = _latex_digits(_as_text(text))
     for marker in list(_NUMBER_MARKERS.finditer(text))[-50:][::-1]:  # the last 50: bounded on hostile text
         value = _first_number(text[marker.end() : marker.end() + 60])
         if value is not None:
@@ -515,7 +527,7 @@ def score_keywords(answer: str, truth) -> float:
 
 _FENCE = re.compile(r"^[ \t]*(`{3,}|~{3,})([^\n`]*)$")
 _FENCE_TAG = re.compile(r"[ \t]*\{?\.?([\w+#.-]*)")
-_PYTHON_TAGS = {"", "python", "py", "python3", "py3", "ipython", "ipython3", "pycon", "sage"}
+_PYTHON_TAGS = {"", "python", "py", "ipython", "pycon", "sage"}  # after the version is stripped: python3, py3
 _CODE_START = re.compile(r"^(?:def |class |import |from \w|@\w|async def )", re.MULTILINE)
 
 
@@ -531,7 +543,7 @@ def code_blocks(answer: str) -> list[tuple[str, str]]:
         if not opening:
             i += 1
             continue
-        fence, tag = opening.group(1), _FENCE_TAG.match(opening.group(2)).group(1).lower()
+        fence, tag = opening.group(1), _FENCE_TAG.match(opening.group(2)).group(1).lower().rstrip("0123456789.")  # python3.11 -> python
         body, i = [], i + 1
         while i < len(lines):
             closing = re.match(r"^[ \t]*(`{3,}|~{3,})[ \t]*$", lines[i])

@@ -99,6 +99,9 @@ ROWS: list[tuple[str, object, str, float, str]] = [
     ("Answer: E", "B", "mc", 0.0, "wrong letter"),
     ("I don't know.", "B", "mc", 0.0, "no letter"),
     ("Final answer: (J)", "J", "mc", 1.0, "ten options"),
+    ("C is the correct answer, since the force doubles.", "C", "mc", 1.0, "letter first: C is correct"),
+    ("Option B is correct; A ignores friction.", "B", "mc", 1.0, "option B is correct"),
+    ("The answer is B. A is correct only without friction.", "B", "mc", 1.0, "a declared answer beats a claim"),
     ("Answer: B", "joule", "mc", 0.0, "truth as text with no choices: never a letter match"),
     # --- numbers (GSM8K) -----------------------------------------------------------------------
     ("She makes 9 * $2 = $18 every day.", "18", "number", 1.0, "dollar sign"),
@@ -116,6 +119,9 @@ ROWS: list[tuple[str, object, str, float, str]] = [
     ("First 3 + 4 = 7, then 7 * 2 = 14.", "14", "number", 1.0, "last number without a declaration"),
     ("<<9*2=18>>18\n#### 18", "18", "number", 1.0, "calculator annotation"),
     ("I cannot tell.", "5", "number", 0.0, "no number"),
+    ("The total is $\\boxed{1{,}000}$ dollars.", "1000", "number", 1.0, "LaTeX thousands separator"),
+    ("So the answer is 12\\,500.", "12500", "number", 1.0, "LaTeX thin space"),
+    ("In all she saved 12{,}500 dollars.", "12500", "number", 1.0, "LaTeX separator, undeclared"),
     # --- math (MATH, Minerva, math-verify) -----------------------------------------------------
     ("\\boxed{\\frac12}", "\\frac{1}{2}", "math", 1.0, "frac shorthand"),
     ("\\boxed{\\dfrac{1}{2}}", "0.5", "math", 1.0, "dfrac vs decimal"),
@@ -157,6 +163,8 @@ ROWS: list[tuple[str, object, str, float, str]] = [
     ("~~~python\n" + ADD + "~~~", ADD_TESTS, "code", 1.0, "tilde fence"),
     ("````python\n" + ADD + "````", ADD_TESTS, "code", 1.0, "four-backtick fence"),
     (F + "{.python}\n" + ADD + F, ADD_TESTS, "code", 1.0, "pandoc attribute tag"),
+    (F + "python3.11\n" + ADD + F + "\n" + F + "ruby\ndef add(a, b) a + b end\n" + F, ADD_TESTS, "code", 1.0, "versioned tag"),
+    (F + "python:solution.py\n" + ADD + F, ADD_TESTS, "code", 1.0, "file name in the info string"),
     ("  " + F + "python\n" + ADD + "  " + F, ADD_TESTS, "code", 1.0, "indented fence"),
     (F + "bash\npip install nothing\n" + F + "\n" + F + "python\n" + ADD + F, ADD_TESTS, "code", 1.0, "shell block skipped"),
     ("Here is the function:\n" + ADD, ADD_TESTS, "code", 1.0, "prose before unfenced code"),
