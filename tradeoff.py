@@ -39,6 +39,7 @@ from embeddings import EmbeddingModelError, make_embedder
 from evaluation import EvalTable, StrategyResult, category_choices, evaluate_choices, oracle_choices
 from frontier import Point, aiq, choose, cost_to_match, pareto, quality_at_cost, upper_hull
 from models import TrainingError, build_features, select
+from runtime_cost import SelectorCost, format_costs, measure_costs
 from train import (
     TrainSettings,
     add_efficiency_argument,
@@ -76,6 +77,8 @@ class Sweep:
     weights: list[WeightResult] = field(default_factory=list)
     excluded: dict[str, int] = field(default_factory=dict)
     folds: int = 1  # 1: one held-out part (or a test file); K: K-fold, every query held out once
+    costs: dict[str, SelectorCost] = field(default_factory=dict)  # the last set trained, in the router per request
+    costs_of: str = ""  # which set that is
 
     def describe_evaluation(self) -> str:
         if self.folds > 1:
@@ -194,6 +197,10 @@ def run_sweep(
             f"[{i}/{len(weights)}] weight {weight:g}: "
             + ", ".join(f"{k.upper()} quality {r.avg_quality:.4f} {settings.efficiency} {sweep.value(r):.4g}" for k, r in results.items())
         )
+    # What the selectors cost the router per request depends on the weight only through the number
+    # of SVM support vectors: the last set trained stands for all.
+    sweep.costs = measure_costs({kind: trained.artifacts[kind] for kind in fold_trial.algorithms}, features)
+    sweep.costs_of = f"the set trained at weight {weights[-1]:g} on {len(evaluated[-1][0])} queries"
     return sweep
 
 
@@ -431,9 +438,10 @@ def run(args: argparse.Namespace) -> int:
         args.tune_budget if args.tune else None, args.tune_folds, log,
     )  # fmt: skip
     summaries = summarise(sweep)
-    for line in format_sweep(sweep) + format_summary(sweep, summaries):
+    for line in format_sweep(sweep) + format_summary(sweep, summaries) + format_costs(sweep.costs, sweep.costs_of):
         log(line)
     result = sweep_to_json(sweep, summaries)
+    result["router_cost"] = {"set": sweep.costs_of, **{kind: cost.to_dict() for kind, cost in sweep.costs.items()}}
     held_out = None if args.test_file or args.folds else args.holdout
     result.update({"data_file": args.data_file, "test_file": args.test_file, "holdout": held_out, "folds": args.folds})
     result["embedding_model"] = embedder.model_id

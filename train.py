@@ -42,6 +42,7 @@ from models import (
     encode_metadata,
     write_artifacts,
 )
+from runtime_cost import oversized, selector_cost
 from tuning import DEFAULT_BUDGET_SECONDS, DEFAULT_FOLDS, tune
 from tuning import format_report as format_tuning
 
@@ -51,6 +52,7 @@ class TrainSettings:
     algorithms: tuple[str, ...] = ALGORITHMS
     knn_k: int = 5
     knn_smoothing: int = 30  # 5-fold CV on training data, see README
+    knn_max_rows: int = 500  # 5-fold CV on two public sets, see README; 0: no budget
     kmeans_clusters: int = 8
     svm_kernel: str = "rbf"
     svm_gamma: float = 1.0
@@ -62,7 +64,7 @@ class TrainSettings:
 
     def selector_kwargs(self, kind: str) -> dict:
         return {
-            "knn": {"k": self.knn_k, "smoothing": self.knn_smoothing},
+            "knn": {"k": self.knn_k, "smoothing": self.knn_smoothing, "max_rows": self.knn_max_rows, "seed": self.seed},
             "kmeans": {"clusters": self.kmeans_clusters, "seed": self.seed},
             "svm": {
                 "kernel": self.svm_kernel,
@@ -205,6 +207,8 @@ def run(args: argparse.Namespace) -> int:
     written = write_artifacts(args.output_dir, trained.artifacts)
     for path in written:
         log(f"Wrote {path} ({path.stat().st_size / 1e6:.2f} MB)")
+    for warning in oversized({kind: selector_cost(kind, a, 0) for kind, a in trained.artifacts.items()}):
+        print(f"warning: {warning}", file=sys.stderr)
     return 0
 
 
@@ -234,6 +238,13 @@ def add_selector_arguments(p: argparse.ArgumentParser) -> None:
         default=DEFAULTS.knn_smoothing,
         help="label each KNN row with the best model of its N nearest training queries (1 = its own)",
     )
+    p.add_argument(
+        "--knn-max-rows",
+        type=int,
+        default=DEFAULTS.knn_max_rows,
+        help="write at most N KNN rows (prototypes of the training queries): the router builds a Ball Tree over "
+        f"every row on every request (0 = no budget; default {DEFAULTS.knn_max_rows})",
+    )
     p.add_argument("--kmeans-clusters", type=int, default=8)
     p.add_argument("--svm-kernel", choices=("rbf", "linear"), default="rbf")
     p.add_argument("--svm-gamma", type=float, default=DEFAULTS.svm_gamma)
@@ -252,6 +263,7 @@ def tuned_flags(settings: TrainSettings) -> list[str]:
     flags = [
         f"--knn-k {settings.knn_k}",
         f"--knn-smoothing {settings.knn_smoothing}",
+        f"--knn-max-rows {settings.knn_max_rows}",
         f"--kmeans-clusters {settings.kmeans_clusters}",
         f"--svm-c {settings.svm_c:g}",
         f"--svm-gamma {settings.svm_gamma:g}",
@@ -289,6 +301,7 @@ def settings_from_args(args: argparse.Namespace) -> TrainSettings:
         algorithms=ALGORITHMS if args.algorithm == "all" else (args.algorithm,),
         knn_k=args.knn_k,
         knn_smoothing=args.knn_smoothing,
+        knn_max_rows=args.knn_max_rows,
         kmeans_clusters=args.kmeans_clusters,
         svm_kernel=args.svm_kernel,
         svm_gamma=args.svm_gamma,

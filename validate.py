@@ -35,6 +35,7 @@ from evaluation import EvalTable, StrategyResult, evaluate_baselines, evaluate_c
 from frontier import Point, pareto
 from models import ALGORITHMS, ARTIFACT_FILES, ArtifactError, build_features, decode_metadata, feature_dim_of, load_artifact, select
 from router_api import RouterUnavailable
+from runtime_cost import DEFAULT_COST_SAMPLE, format_costs, measure_costs
 from skew import format_report, sample_queries, skew_report
 from train import add_router_arguments, add_training_arguments, settings_from_args, train_from_table
 
@@ -439,6 +440,10 @@ def run(args: argparse.Namespace) -> int:
     print()
     print(format_benefits(results))
     print(f"\nObjective: {objective.describe()}")
+    usable = {kind: a for kind, a in loaded.artifacts.items() if kind not in failed}  # replayed without error
+    sizes = {kind: (models_dir / ARTIFACT_FILES[kind]).stat().st_size for kind in usable}
+    costs = measure_costs(usable, features, args.cost_sample, sizes)
+    print("\n" + "\n".join(format_costs(costs)))
     skew = None
     if args.router_url and not args.no_embeddings and not is_router_model(embedder.model_id) and loaded.artifacts:
         skew = report_skew(args, table, loaded, plan.queries, vectors, failed)
@@ -458,6 +463,7 @@ def run(args: argparse.Namespace) -> int:
             "seed": args.seed,
             "random_embeddings": bool(args.no_embeddings),
             "skew": skew.to_dict() if skew else None,
+            "router_cost": {kind: cost.to_dict() for kind, cost in costs.items()},
         }
         Path(args.output_json).write_text(json.dumps(payload, indent=2))
         log(f"Wrote {args.output_json}")
@@ -485,6 +491,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--output-json")
     p.add_argument("--plot", help="write a quality-vs-latency (or cost) picture to this PNG")
     p.add_argument("--cross-validate", type=int, metavar="K", help="K query-level folds trained with train.py's code")
+    p.add_argument(
+        "--cost-sample",
+        type=int,
+        default=DEFAULT_COST_SAMPLE,
+        help=f"test queries on which each selector's per-request cost in the router is timed (default {DEFAULT_COST_SAMPLE}; 0: not timed)",
+    )
     add_router_arguments(p)  # --router-url: embeddings of a router-trained set, or the skew report of a local one
     p.add_argument("--skew-sample", type=int, default=200, help="test queries compared with the router's features (default 200)")
     add_training_arguments(p)  # --algorithm, --seed, and the training flags --cross-validate uses
