@@ -187,3 +187,20 @@ def test_train_load_report_gives_both_failure_counts_per_model(tmp_path, capsys)
     out = capsys.readouterr().out
     assert "    b: 1 counted as quality 0, 0 left out" in out and "    c: 0 counted as quality 0, 1 left out" in out
     assert "models: 2" in out  # a (answered) and b (its timeout is an outcome); c has none
+
+
+def test_every_row_of_the_issue_table_through_benchmark_py(tmp_path, llm_server):
+    """The issue's table, each answer sent by the loopback server and scored by benchmark.py."""
+    from conformance_table import ROWS
+
+    rows = [row for row in ROWS if row[4].startswith("issue")]
+    queries = [{"query": f"question {i}", "ground_truth": truth, "metric": metric} for i, (_, truth, metric, _, _) in enumerate(rows)]
+    server = llm_server(answers={"m": {f"question {i}": row[0] for i, row in enumerate(rows)}})
+    out = tmp_path / "out.jsonl"
+    argv = ["--queries", str(write_jsonl(tmp_path / "q.jsonl", queries)), "--models", "m", "--endpoint", server.url, "--output", str(out)]
+    assert benchmark.main([*argv, *FAST]) == 0
+    got = {line["query"]: line for line in map(json.loads, open(out, encoding="utf-8"))}
+    for i, (_, _, _, expected, note) in enumerate(rows):
+        assert got[f"question {i}"]["performance"] == pytest.approx(expected), note
+    unclosed = got[f"question {[r[4] for r in rows].index('issue')}"]
+    assert unclosed["answer_status"] == "no_final_answer" and unclosed["reasoning"].startswith("sunlight")
