@@ -487,7 +487,8 @@ def _parse_chat_completion(data) -> CallResult:
     message = choice.get("message")
     message = message if isinstance(message, dict) else {}
     content = message.get("content")
-    reasoning = [_reasoning_text(message.get(key)) for key in _REASONING_FIELDS if message.get(key)]
+    # The first field present: servers that send two (vLLM's reasoning_content beside reasoning) send the same text.
+    reasoning = [_reasoning_text(message[key]) for key in _REASONING_FIELDS if message.get(key)][:1]
     if isinstance(content, list):
         thinking = [p for p in content if isinstance(p, dict) and p.get("type") in _REASONING_PART_TYPES]
         reasoning += [_reasoning_text(p) for p in thinking]

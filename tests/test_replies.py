@@ -35,6 +35,13 @@ def test_empty_content_with_the_answer_in_the_reasoning_field_is_scored_from_it_
     assert "1 empty answers scored from the last paragraph of their finished reasoning" in capsys.readouterr().out
 
 
+def test_a_trace_sent_in_two_fields_is_kept_once(tmp_path, llm_server):
+    trace = "48 + 24 = 72"
+    server = llm_server(overrides={"m": {"content": "#### 72", "message_extra": {"reasoning_content": trace, "reasoning": trace}}})
+    _, [line] = run_one(tmp_path, server)
+    assert line["reasoning"] == trace and line["performance"] == 1.0
+
+
 def test_a_reasoning_field_never_counts_as_the_answer_when_there_is_one(tmp_path, llm_server):
     server = llm_server(overrides={"m": {"content": "I think 70.", "message_extra": {"reasoning_content": "#### 72"}}})
     _, [line] = run_one(tmp_path, server)
