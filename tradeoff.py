@@ -35,16 +35,18 @@ from data_loader import (
     model_ranking,
     split_queries,
 )
-from embeddings import EmbeddingModelError, make_embedder
+from embeddings import EmbeddingModelError, default_embedding_model
 from evaluation import EvalTable, StrategyResult, category_choices, evaluate_choices, oracle_choices
 from frontier import Point, aiq, choose, cost_to_match, pareto, quality_at_cost, upper_hull
 from models import TrainingError, build_features, select
+from router_profile import RouterConfigError, profile_from_args
 from runtime_cost import SelectorCost, format_costs, measure_costs
 from train import (
     TrainSettings,
     add_efficiency_argument,
     add_embedding_arguments,
     add_selector_arguments,
+    embedder_from_args,
     settings_from_args,
     train_from_table,
     tuned_flags,
@@ -362,7 +364,13 @@ def choose_by_goal(sweep: Sweep, target_quality: float | None, target_cost: floa
 
 def train_command(args: argparse.Namespace, settings: TrainSettings, kind: str) -> list[str]:
     """The train.py arguments that reproduce one swept point: same data, split, objective and settings."""
-    argv = ["--data-file", args.data_file, "--embedding-model", args.embedding_model, "--efficiency", settings.efficiency]
+    argv = ["--data-file", args.data_file]
+    embedding_model = args.embedding_model or (None if args.router_config else default_embedding_model())
+    if embedding_model:
+        argv += ["--embedding-model", embedding_model]
+    if args.router_config:
+        argv += ["--router-config", args.router_config]
+    argv += ["--efficiency", settings.efficiency]
     argv += ["--quality-weight", f"{settings.quality_weight:g}", "--algorithm", kind, "--seed", str(settings.seed)]
     if args.folds:
         argv += ["--holdout", "0"]  # the figures are K-fold estimates; the set learns from every query
@@ -423,15 +431,9 @@ def run(args: argparse.Namespace) -> int:
     if not any(test_queries for _, test_queries in splits):
         raise DataError("no held-out query: give --holdout > 0, --folds or --test-file")
     settings = settings_from_args(args)
-    embedder = make_embedder(
-        args.embedding_model,
-        args.device,
-        args.batch_size,
-        Path(args.cache_dir or ".cache") / "embeddings",
-        args.quiet,
-        args.router_url,
-        args.router_dimension or 1024,
-    )
+    profile = profile_from_args(args, log)
+    quiet = lambda *a: None  # noqa: E731 -- the "features assumed" line is train.py's to say
+    embedder = embedder_from_args(args, Path(args.cache_dir or ".cache") / "embeddings", profile, log if profile else quiet)
     log(f"Sweeping quality weights {', '.join(f'{w:g}' for w in weights)} ({settings.efficiency} basis, {embedder.model_id})")
     sweep = run_sweep(
         table, splits, test_table, embedder.embed, settings, weights,
@@ -445,6 +447,9 @@ def run(args: argparse.Namespace) -> int:
     held_out = None if args.test_file or args.folds else args.holdout
     result.update({"data_file": args.data_file, "test_file": args.test_file, "holdout": held_out, "folds": args.folds})
     result["embedding_model"] = embedder.model_id
+    result["embedding_dim"] = embedder.dimension
+    if profile is not None:
+        result["router_config_sha256"] = profile.digest
     status = 0
     if args.target_quality is not None or args.target_cost is not None:
         choice, min_quality, max_cost = choose_by_goal(sweep, args.target_quality, args.target_cost)
@@ -530,7 +535,7 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return run(args)
-    except (DataError, EmbeddingModelError, TrainingError, ValueError) as exc:
+    except (DataError, EmbeddingModelError, TrainingError, RouterConfigError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
 

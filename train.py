@@ -30,7 +30,7 @@ from data_loader import (
     query_set_digest,
     split_queries,
 )
-from embeddings import EMBEDDING_MODEL_ENV, EmbeddingModelError, RouterEmbedder, default_embedding_model, make_embedder
+from embeddings import EMBEDDING_MODEL_ENV, EmbeddingModelError, NativeEmbedder, RouterEmbedder, default_embedding_model, make_embedder
 from models import (
     ALGORITHMS,
     SELECTORS,
@@ -42,6 +42,7 @@ from models import (
     encode_metadata,
     write_artifacts,
 )
+from router_profile import RouterConfigError, add_router_config_argument, profile_from_args
 from runtime_cost import oversized, selector_cost
 from tuning import DEFAULT_BUDGET_SECONDS, DEFAULT_FOLDS, tune
 from tuning import format_report as format_tuning
@@ -171,24 +172,15 @@ def run(args: argparse.Namespace) -> int:
     train_queries, held_out = split_queries(table.queries, args.holdout, args.seed)
     log(f"Queries: {len(table.queries)} ({len(train_queries)} train, {len(held_out)} held out), models: {len(table.models)}")
 
-    embedder = make_embedder(
-        args.embedding_model,
-        args.device,
-        args.batch_size,
-        cache_dir / "embeddings",
-        args.quiet,
-        args.router_url,
-        args.router_dimension or 1024,
-    )
+    profile = profile_from_args(args, log)
+    embedder = embedder_from_args(args, cache_dir / "embeddings", profile, log)
     settings = settings_from_args(args)
     metadata = {
-        "embedding_model": embedder.model_id,
+        **embedding_metadata(embedder, profile),
         "data_file": data_file.name,
         "data_sha256": report.sha256,
         "holdout": {"fraction": args.holdout, "seed": args.seed, "count": len(held_out), "digest": query_set_digest(held_out)},
     }
-    if isinstance(embedder, RouterEmbedder):
-        metadata["router_url"] = embedder.router_url
     if args.tune:
         log(f"Tuning each selector's settings by {args.tune_folds}-fold cross-validation (budget {args.tune_budget:.0f} s) ...")
         settings, tuning = tune(table, train_queries, embedder.embed, settings, train_from_table, args.tune_folds, args.tune_budget, log)
@@ -210,6 +202,52 @@ def run(args: argparse.Namespace) -> int:
     for warning in oversized({kind: selector_cost(kind, a, 0) for kind, a in trained.artifacts.items()}):
         print(f"warning: {warning}", file=sys.stderr)
     return 0
+
+
+def embedder_from_args(args: argparse.Namespace, cache_dir: Path | None, profile=None, log=print):
+    """The embedder the flags ask for. With a router profile: exactly what that router's ML
+    selectors compute (refused, with the reason and what to use instead, when it cannot be
+    reproduced or the chosen model gives another width). Without one: --embedding-model, and one
+    line saying that the features are assumed, not read from a router."""
+    if profile is None:
+        embedder = make_embedder(
+            args.embedding_model or default_embedding_model(),
+            args.device,
+            args.batch_size,
+            cache_dir,
+            args.quiet,
+            args.router_url,
+            args.router_dimension or 1024,
+        )
+        log(
+            f"Features assumed, not read from a router: {embedder.model_id} ({embedder.dtype}) + {len(CATEGORIES)} category slots. "
+            "Pass --router-config PATH (the router's config.yaml) to train for what your router computes."
+        )
+        return embedder
+    problem = profile.embedding_problem()
+    if problem:
+        log(f"WARNING: {problem}: the set will be trained, but this router will not use it until its config is fixed")
+    embedder = make_embedder(args.embedding_model, args.device, args.batch_size, cache_dir, args.quiet, args.router_url, profile=profile)
+    want = profile.embedding.dimension
+    if want is not None and embedder.dimension != want:
+        raise EmbeddingModelError(
+            f"{embedder.model_id} gives {embedder.dimension} values; {profile.source} feeds its ML selectors {want} "
+            f"({profile.embedding.describe()}): use the router's own weights, or --embedding-model router"
+        )
+    return embedder
+
+
+def embedding_metadata(embedder, profile=None) -> dict:
+    """What a set records about its vectors (validate.py, prepare_models.py and the deploy check read it)."""
+    meta = {"embedding_model": embedder.model_id, "embedding_dtype": embedder.dtype}
+    if isinstance(embedder, NativeEmbedder):
+        meta["embedding_pooling"] = embedder.POOLING[embedder.model_type]
+        meta["embedding_layer"] = "all" if embedder.layer is None else embedder.layer
+    if isinstance(embedder, RouterEmbedder):
+        meta["router_url"] = embedder.router_url
+    if profile is not None:
+        meta.update(profile.to_metadata())
+    return meta
 
 
 def add_training_arguments(p: argparse.ArgumentParser) -> None:
@@ -285,10 +323,11 @@ def add_embedding_arguments(p: argparse.ArgumentParser) -> None:
     """Which embedding model, where its vectors are cached, and how it runs (train.py, tradeoff.py)."""
     p.add_argument(
         "--embedding-model",
-        default=default_embedding_model(),
         help="qwen3 (default, or $%s), gte, mpnet, e5, bge, minilm (bundled, offline), a hub id, a local path, "
-        "or router (the running router's own embeddings, see --router-url)" % EMBEDDING_MODEL_ENV,
+        "or router (the running router's own embeddings, see --router-url). With --router-config: the router's own "
+        "model (default), a folder holding its weights, or router" % EMBEDDING_MODEL_ENV,
     )
+    add_router_config_argument(p)
     add_router_arguments(p)
     p.add_argument("--cache-dir", help="downloads and the embedding cache (default: .cache)")
     p.add_argument("--batch-size", type=int, default=32)
@@ -337,7 +376,7 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return run(args)
-    except (DataError, EmbeddingModelError, TrainingError, ArtifactError, ValueError) as exc:
+    except (DataError, EmbeddingModelError, TrainingError, ArtifactError, RouterConfigError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
 

@@ -7,6 +7,9 @@ through httpx exactly as it talks to vLLM or Ollama. Behaviour per (model, user 
 `default_answer`; `overrides[model]` replaces the content or usage with any JSON value, merges
 `message_extra` into the message (reasoning fields), replaces `message` (None: no message),
 `finish_reason`, or the whole `body` (an error object in a 200 reply).
+`POST .../embeddings` answers as OpenAI's (and vLLM's) embeddings API: one vector per `input`
+text, `embedding_width` values, deterministic per text and deliberately not unit length (a
+client that normalises is caught); `faults[model]` applies to it too.
 
     python tests/fake_llm_server.py --port 8765 --latency 0.1     # standalone, for the speed script
 """
@@ -31,7 +34,9 @@ class FakeLLMServer:
         hang_seconds: float = 30.0,
         overrides: dict | None = None,
         responders: dict | None = None,
+        embedding_width: int = 8,
     ):
+        self.embedding_width = embedding_width
         self.latency = latency
         self.answers = answers or {}
         self.faults = faults or {}
@@ -79,7 +84,35 @@ class FakeLLMServer:
         head += [f"{k}: {v}" for k, v in (extra or {}).items()]
         writer.write(("\r\n".join(head) + "\r\n\r\n").encode() + payload)
 
+    def embedding_of(self, text: str) -> list[float]:
+        import hashlib
+
+        seed = hashlib.sha256(text.encode()).digest()
+        return [round((seed[i % 32] - 128) / 16.0, 4) for i in range(self.embedding_width)]
+
+    async def _embeddings(self, headers, body, writer) -> bool:
+        request = json.loads(body)
+        model = request.get("model", "")
+        texts = request.get("input")
+        texts = [texts] if isinstance(texts, str) else texts
+        self.requests.append({"model": model, "query": None, "headers": headers, "body": request})
+        attempt = self.attempts[(model, "embeddings")]
+        self.attempts[(model, "embeddings")] += 1
+        plan = self.faults.get(model, [])
+        behaviour = plan[attempt] if attempt < len(plan) else "ok"
+        if behaviour in ("429", "500"):
+            self._send(writer, int(behaviour), b'{"error":{"message":"scripted"}}', {"Retry-After": self.retry_after})
+        elif behaviour == "malformed":
+            self._send(writer, 200, b'{"data": [ not json')
+        else:
+            data = [{"object": "embedding", "index": i, "embedding": self.embedding_of(t)} for i, t in enumerate(texts or [])]
+            self._send(writer, 200, json.dumps({"object": "list", "model": model, "data": data}).encode())
+        await writer.drain()
+        return True
+
     async def _respond(self, method, path, headers, body, writer) -> bool:
+        if method == "POST" and path.rstrip("/").endswith("/embeddings"):
+            return await self._embeddings(headers, body, writer)
         if method != "POST" or not path.rstrip("/").endswith("/chat/completions"):
             self._send(writer, 404, b'{"error":"not found"}')
             await writer.drain()
