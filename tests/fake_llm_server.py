@@ -4,7 +4,9 @@ It speaks real HTTP/1.1 (keep-alive, Content-Length) on 127.0.0.1, so benchmark.
 through httpx exactly as it talks to vLLM or Ollama. Behaviour per (model, user message):
 `faults[model]` is a list of behaviours for successive attempts ("429", "500", "400", "timeout",
 "malformed", "drop", "ok"); after the list, "ok". Answers come from `answers[model][query]`, else
-`default_answer`; `overrides[model]` replaces the content or usage with any JSON value.
+`default_answer`; `overrides[model]` replaces the content or usage with any JSON value, merges
+`message_extra` into the message (reasoning fields), replaces `message` (None: no message),
+`finish_reason`, or the whole `body` (an error object in a 200 reply).
 `POST .../embeddings` answers as OpenAI's (and vLLM's) embeddings API: one vector per `input`
 text, `embedding_width` values, deterministic per text and deliberately not unit length (a
 client that normalises is caught); `faults[model]` applies to it too.
@@ -31,6 +33,7 @@ class FakeLLMServer:
         retry_after: str = "0",
         hang_seconds: float = 30.0,
         overrides: dict | None = None,
+        responders: dict | None = None,
         embedding_width: int = 8,
     ):
         self.embedding_width = embedding_width
@@ -42,6 +45,8 @@ class FakeLLMServer:
         self.hang_seconds = hang_seconds
         # overrides[model] = {"content": <any JSON value>, "usage": <any JSON value>}: hostile payloads
         self.overrides = overrides or {}
+        # responders[model](user message) -> answer text: a scripted judge that reads the prompt
+        self.responders = responders or {}
         self.attempts: dict[tuple[str, str], int] = defaultdict(int)
         self.requests: list[dict] = []  # {"model", "query", "headers", "body"} per request
         self.in_flight = 0
@@ -148,7 +153,10 @@ class FakeLLMServer:
         elif behaviour == "malformed":
             self._send(writer, 200, b'{"choices": [ this is not json')
         else:
-            answer = self.answers.get(model, {}).get(query, self.default_answer)
+            if model in self.responders:
+                answer = self.responders[model](query)
+            else:
+                answer = self.answers.get(model, {}).get(query, self.default_answer)
             payload = {
                 "id": f"chatcmpl-{attempt}",
                 "object": "chat.completion",
@@ -165,6 +173,16 @@ class FakeLLMServer:
                 payload["choices"][0]["message"]["content"] = override["content"]
             if "usage" in override:
                 payload["usage"] = override["usage"]
+            payload["choices"][0]["message"].update(override.get("message_extra", {}))  # reasoning_content, reasoning, ...
+            if "message" in override:  # None: a choice without `message`
+                if override["message"] is None:
+                    del payload["choices"][0]["message"]
+                else:
+                    payload["choices"][0]["message"] = override["message"]
+            if "finish_reason" in override:
+                payload["choices"][0]["finish_reason"] = override["finish_reason"]
+            if "body" in override:  # the whole reply, e.g. an error object sent with status 200
+                payload = override["body"]
             self._send(writer, 200, json.dumps(payload).encode())
         await writer.drain()
         return True
