@@ -7,7 +7,11 @@ benchmark.py is the command line over `run_benchmark`. The policy, stated once:
   (base `backoff` seconds, capped at `max_backoff`), and a Retry-After header is honoured;
   any other 4xx is final;
 - a pair that still fails is written with `error` and `performance: null`, and is retried by the
-  next run of the same command; a pair that succeeded is never re-sent.
+  next run of the same command; a pair that succeeded is never re-sent;
+- fail fast per endpoint (`EndpointGate`): when its first 3 answers are all 401, 403, 407 or no
+  connection, nothing more is sent to it and its remaining pairs are recorded as failed (`not sent`);
+- every configured secret (API keys, header values, credentials in the endpoint) is redacted from
+  every text written: each output record, whatever its fields, and every log line (`Redactor`).
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ import random
 import re
 import ssl
 import time
+import urllib.parse
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -60,9 +65,12 @@ class ModelConfig:
     api_model: str | None = None  # the id sent to the API, when it differs from `name`
     price_input_per_million: float | None = None
     price_output_per_million: float | None = None
+    endpoint_secrets: list[str] = field(default_factory=list)  # values of ${VAR}s written into the endpoint
 
     def secrets(self) -> list[str]:
-        values = [self.api_key] + list(self.headers.values())
+        """Every configured value that may be a credential: the API key, header values, a password
+        in the endpoint URL and environment values put into it (a key in its query string)."""
+        values = [self.api_key, urllib.parse.urlsplit(self.endpoint).password, *self.endpoint_secrets] + list(self.headers.values())
         out = []
         for v in values:
             if v:
@@ -144,6 +152,7 @@ def load_model_config(path: str | Path) -> list[ModelConfig]:
         unknown = set(raw) - _MODEL_KEYS
         if unknown:
             raise ConfigError(f"{where} ({raw['name']}): unknown field(s) {', '.join(sorted(unknown))}")
+        endpoint_secrets = [os.environ[v] for v in _VAR.findall(str(raw.get("endpoint") or "")) if os.environ.get(v)]
         raw = expand_env(raw, f"{where} ({raw['name']})")
         headers = raw.get("headers") or {}
         if not isinstance(headers, dict):
@@ -162,6 +171,7 @@ def load_model_config(path: str | Path) -> list[ModelConfig]:
                     price_output_per_million=None
                     if raw.get("price_output_per_million") is None
                     else float(raw["price_output_per_million"]),
+                    endpoint_secrets=endpoint_secrets,
                 )
             )
         except (TypeError, ValueError) as exc:
@@ -246,13 +256,34 @@ class Redactor:
         variants = set()
         for s in secrets:
             if s:
-                variants.update({s, repr(s)[1:-1], repr(s.encode("utf-8", "surrogatepass"))[2:-1], json.dumps(s)[1:-1]})
+                variants.update(
+                    {
+                        s,
+                        repr(s)[1:-1],
+                        repr(s.encode("utf-8", "surrogatepass"))[2:-1],
+                        json.dumps(s)[1:-1],
+                        urllib.parse.quote(s, safe=""),
+                    }
+                )
         self.secrets = sorted((v for v in variants if v), key=len, reverse=True)
 
     def __call__(self, text: str) -> str:
         for secret in self.secrets:
             text = text.replace(secret, "***")
         return text
+
+    def record(self, value):
+        """`value` (an output record: dicts, lists, strings, numbers) with every string, keys
+        included, redacted: answers, reasoning and errors alike, whatever fields a record grows."""
+        if not self.secrets:
+            return value
+        if isinstance(value, str):
+            return self(value)
+        if isinstance(value, dict):
+            return {self(k) if isinstance(k, str) else k: self.record(v) for k, v in value.items()}
+        if isinstance(value, list):
+            return [self.record(v) for v in value]
+        return value
 
 
 @dataclass
@@ -319,6 +350,7 @@ class CallResult:
     prompt_tokens: int | None = None
     completion_tokens: int | None = None
     error: str | None = None
+    endpoint_failure: str | None = None  # set when the failure says no request to this endpoint can succeed
 
 
 @dataclass
@@ -328,6 +360,7 @@ class PostResult:
     attempts: int
     error: str | None = None
     status: int | None = None  # the HTTP status of a final (non-retried) failure
+    unreachable: bool = False  # the last attempt could not connect (refused, unknown host, connect timeout)
 
 
 async def post_json(client, url: str, payload: bytes, headers: dict, policy: RetryPolicy, parse, redact=None) -> PostResult:
@@ -337,10 +370,11 @@ async def post_json(client, url: str, payload: bytes, headers: dict, policy: Ret
     import httpx
 
     redact = redact or (lambda text: text)
-    attempt, last_error = 0, "no attempt"
+    attempt, last_error, unreachable = 0, "no attempt", False
     while attempt <= policy.retries:
         attempt += 1
         started = time.perf_counter()
+        unreachable = False
         try:
             response = await client.post(url, content=payload, headers=headers, timeout=policy.timeout)
             elapsed = time.perf_counter() - started
@@ -358,11 +392,13 @@ async def post_json(client, url: str, payload: bytes, headers: dict, policy: Ret
             last_error, retry_after = str(exc), exc.retry_after
         except httpx.TimeoutException as exc:
             last_error, retry_after = f"timeout after {policy.timeout:g}s ({type(exc).__name__})", None
+            unreachable = isinstance(exc, httpx.ConnectTimeout)
         except httpx.TransportError as exc:
             last_error, retry_after = f"{type(exc).__name__}: {exc}", None
+            unreachable = isinstance(exc, httpx.ConnectError)
         if attempt <= policy.retries:
             await asyncio.sleep(policy.delay(attempt, retry_after))
-    return PostResult(None, None, attempt, redact(f"gave up after {attempt} attempts: {last_error}"))
+    return PostResult(None, None, attempt, redact(f"gave up after {attempt} attempts: {last_error}"), unreachable=unreachable)
 
 
 def _parse_chat_completion(data) -> CallResult:
@@ -386,10 +422,69 @@ async def call_model(
     payload = json.dumps(body).encode()  # once, not per attempt; httpx's own json= path costs more CPU
     posted = await post_json(client, url, payload, headers, policy, _parse_chat_completion, redact)
     if posted.error is not None:
-        return CallResult(None, None, posted.attempts, error=posted.error)
+        return CallResult(None, None, posted.attempts, error=posted.error, endpoint_failure=endpoint_failure(posted))
     result = posted.value
     result.seconds, result.attempts = posted.seconds, posted.attempts
     return result
+
+
+# Final answers that say every request to an endpoint (with these credentials) will fail alike.
+ENDPOINT_FAILURES = {
+    401: "HTTP 401 Unauthorized: the API key is wrong or missing",
+    403: "HTTP 403 Forbidden: the API key is not allowed to use it",
+    407: "HTTP 407 Proxy Authentication Required: the proxy refuses these credentials",
+}
+UNREACHABLE = "cannot connect (connection refused, unknown host or connect timeout): is the server running at this address?"
+FAIL_FAST_AFTER = 3
+
+
+def endpoint_failure(posted: PostResult) -> str | None:
+    """Why no request to this endpoint can succeed, when this failed request says so; else None."""
+    if posted.status in ENDPOINT_FAILURES:
+        return ENDPOINT_FAILURES[posted.status]
+    return UNREACHABLE if posted.unreachable else None
+
+
+class EndpointGate:
+    """Fail fast per endpoint: when the first `after` answers of an endpoint (its URL with its
+    credentials: two keys on one server are two endpoints) all say that no request can succeed
+    (401, 403, 407, or no connection after the retries), nothing more is sent to it; `log` says
+    why, once. One answer of any other kind proves the endpoint, and it is never closed after that."""
+
+    def __init__(self, log, after: int = FAIL_FAST_AFTER):
+        self.log, self.after = log, after
+        self.failures: dict[tuple, list[str]] = {}
+        self.proven: set[tuple] = set()
+        self.closed: dict[tuple, str] = {}
+
+    @staticmethod
+    def key(model: ModelConfig) -> tuple:
+        return (model.endpoint.rstrip("/"), model.api_key, tuple(sorted(model.headers.items())))
+
+    def closed_reason(self, model: ModelConfig) -> str | None:
+        return self.closed.get(self.key(model))
+
+    def observe(self, model: ModelConfig, result: CallResult, models: list[ModelConfig]) -> None:
+        key = self.key(model)
+        if key in self.proven or key in self.closed:
+            return
+        if result.endpoint_failure is None:
+            self.proven.add(key)
+            return
+        seen = self.failures.setdefault(key, [])
+        seen.append(result.endpoint_failure)
+        if len(seen) >= self.after:
+            reasons = sorted(set(seen))
+            self.closed[key] = (
+                f"endpoint {model.endpoint} stopped after its first {len(seen)} answers: {'; '.join(reasons)}"
+                if len(reasons) > 1
+                else f"endpoint {model.endpoint} stopped after its first {len(seen)} answers were all {reasons[0]}"
+            )
+            names = ", ".join(m.name for m in models if self.key(m) == key)
+            self.log(
+                f"error: {self.closed[key]}. No more requests go to it (models: {names}); "
+                "their pairs are recorded as failed: fix it and run the same command again."
+            )
 
 
 def _parse_output_line(raw: bytes) -> dict | None:
@@ -522,6 +617,8 @@ async def _run(queries: list[Query], models: list[ModelConfig], output: Path, se
 
     check_header_values(models)
     redact = Redactor(s for m in models for s in m.secrets())
+    log = _redacted_log(log, redact)
+    gate = EndpointGate(log)
     resume = read_completed(output)
     if resume.torn_line is not None:
         log(f"warning: {output}, line {resume.torn_line}: cut off mid-write (a killed run); moved to {resume.side_file}, pair asked again")
@@ -570,15 +667,20 @@ async def _run(queries: list[Query], models: list[ModelConfig], output: Path, se
                 temperature = (
                     settings.temperature if settings.temperature is not None else (m.temperature if m.temperature is not None else 0.0)
                 )
-                result = await call_model(
-                    clients[m.endpoint][index % n_shards],
-                    m,
-                    build_messages(q, settings.concise),
-                    max_tokens,
-                    temperature,
-                    settings.policy,
-                    redact,
-                )
+                closed = gate.closed_reason(m)
+                if closed is not None:
+                    result = CallResult(None, None, 0, error=f"not sent: {closed}")
+                else:
+                    result = await call_model(
+                        clients[m.endpoint][index % n_shards],
+                        m,
+                        build_messages(q, settings.concise),
+                        max_tokens,
+                        temperature,
+                        settings.policy,
+                        redact,
+                    )
+                    gate.observe(m, result, models)
                 quality = None
                 truth, metric = q.fields.get("ground_truth"), q.fields.get("metric")
                 if result.error is None and truth is not None:
@@ -590,7 +692,7 @@ async def _run(queries: list[Query], models: list[ModelConfig], output: Path, se
                         )
                     except Exception as exc:  # an answer no scorer foresaw: that pair's error, not the run's end
                         result.error = redact(f"scoring failed: {type(exc).__name__}: {exc}")[:500]
-                record = output_record(q, m, result, quality)
+                record = redact.record(output_record(q, m, result, quality))  # scored on the answer as sent
                 sink.write(record_line(record))
                 sink.flush()  # line by line: a crash or Ctrl-C loses nothing already answered
                 if bar is not None:
@@ -604,6 +706,10 @@ async def _run(queries: list[Query], models: list[ModelConfig], output: Path, se
             for shards in clients.values():
                 for client in shards:
                     await client.aclose()
+
+
+def _redacted_log(log, redact: Redactor):
+    return lambda text: log(redact(text))
 
 
 def run_benchmark(
