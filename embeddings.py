@@ -615,12 +615,8 @@ def random_unit_vectors(texts: list[str], dimension: int, seed: int) -> np.ndarr
     return out
 
 
-DEFAULT_CACHE_DIR = ".cache"
-CACHE_DIR_HELP = "cache root: downloads, and embeddings under <dir>/embeddings (default: .cache); the same in every script"
-
-
 def embedding_cache_dir(cache_dir: str | Path | None) -> Path:
     """The embedding cache of `--cache-dir`, whose one meaning in every script (train.py,
     validate.py, tradeoff.py, prepare_models.py) is the cache root: `<cache_dir>/embeddings`,
     `.cache/embeddings` when None, so the same flag on two scripts shares one cache."""
-    return Path(cache_dir or DEFAULT_CACHE_DIR) / "embeddings"
+    return Path(cache_dir or ".cache") / "embeddings"

@@ -35,7 +35,7 @@ from data_loader import (
     model_ranking,
     split_queries,
 )
-from embeddings import EmbeddingModelError, embedding_cache_dir, make_embedder
+from embeddings import EmbeddingModelError, make_embedder
 from evaluation import EvalTable, StrategyResult, category_choices, evaluate_choices, oracle_choices
 from frontier import Point, aiq, choose, cost_to_match, pareto, quality_at_cost, upper_hull
 from models import TrainingError, build_features, select
@@ -420,7 +420,7 @@ def run(args: argparse.Namespace) -> int:
         args.embedding_model,
         args.device,
         args.batch_size,
-        embedding_cache_dir(args.cache_dir),
+        Path(args.cache_dir or ".cache") / "embeddings",
         args.quiet,
         args.router_url,
         args.router_dimension or 1024,

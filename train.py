@@ -30,16 +30,7 @@ from data_loader import (
     query_set_digest,
     split_queries,
 )
-from embeddings import (
-    CACHE_DIR_HELP,
-    DEFAULT_CACHE_DIR,
-    EMBEDDING_MODEL_ENV,
-    EmbeddingModelError,
-    RouterEmbedder,
-    default_embedding_model,
-    embedding_cache_dir,
-    make_embedder,
-)
+from embeddings import EMBEDDING_MODEL_ENV, EmbeddingModelError, RouterEmbedder, default_embedding_model, make_embedder
 from models import (
     ALGORITHMS,
     SELECTORS,
@@ -167,7 +158,7 @@ def fetch_default_training_data(cache_dir: Path) -> Path:
 
 def run(args: argparse.Namespace) -> int:
     log = (lambda *a: None) if args.quiet else (lambda *a: print(*a, flush=True))
-    cache_dir = Path(args.cache_dir or DEFAULT_CACHE_DIR)
+    cache_dir = Path(args.cache_dir) if args.cache_dir else Path(".cache")
     data_file = Path(args.data_file) if args.data_file else fetch_default_training_data(cache_dir)
     records, report = load_records(data_file, strict=args.strict)
     table = build_outcome_table(records, report)
@@ -182,7 +173,7 @@ def run(args: argparse.Namespace) -> int:
         args.embedding_model,
         args.device,
         args.batch_size,
-        embedding_cache_dir(cache_dir),
+        cache_dir / "embeddings",
         args.quiet,
         args.router_url,
         args.router_dimension or 1024,
@@ -287,7 +278,7 @@ def add_embedding_arguments(p: argparse.ArgumentParser) -> None:
         "or router (the running router's own embeddings, see --router-url)" % EMBEDDING_MODEL_ENV,
     )
     add_router_arguments(p)
-    p.add_argument("--cache-dir", help=CACHE_DIR_HELP)
+    p.add_argument("--cache-dir", help="cache root: downloads, and embeddings in <dir>/embeddings (default: .cache), as in validate.py")
     p.add_argument("--batch-size", type=int, default=32)
     p.add_argument("--device", choices=("cpu", "cuda", "mps"), default="cpu")
 

@@ -30,15 +30,7 @@ from data_loader import (
     query_set_digest,
     split_queries,
 )
-from embeddings import (
-    CACHE_DIR_HELP,
-    EmbeddingModelError,
-    embedding_cache_dir,
-    is_router_model,
-    make_embedder,
-    random_unit_vectors,
-    resolve_model,
-)
+from embeddings import EmbeddingModelError, embedding_cache_dir, is_router_model, make_embedder, random_unit_vectors, resolve_model
 from evaluation import EvalTable, StrategyResult, evaluate_baselines, evaluate_choices, routing_benefits
 from frontier import Point, pareto
 from models import ALGORITHMS, ARTIFACT_FILES, ArtifactError, build_features, decode_metadata, feature_dim_of, load_artifact, select
@@ -484,7 +476,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--data-repo", default=DATA_REPO)
     p.add_argument("--embedding-model", help="default: the model named in the artifacts' metadata")
     p.add_argument("--qwen3-model", help="path to a local Qwen3-Embedding folder (the seed's spelling)")
-    p.add_argument("--cache-dir", help=CACHE_DIR_HELP)
+    p.add_argument("--cache-dir", help="cache root as in train.py: embeddings in <dir>/embeddings (default: .cache)")
     p.add_argument("--device", choices=("cpu", "cuda", "mps"), default="cpu")
     p.add_argument("--batch-size", type=int, default=32)
     p.add_argument("--no-download", action="store_true")
