@@ -7,11 +7,7 @@ benchmark.py is the command line over `run_benchmark`. The policy, stated once:
   (base `backoff` seconds, capped at `max_backoff`), and a Retry-After header is honoured;
   any other 4xx is final;
 - a pair that still fails is written with `error` and `performance: null`, and is retried by the
-  next run of the same command; a pair that succeeded is never re-sent;
-- fail fast per endpoint (`EndpointGate`): when its first 3 answers are all 401, 403, 407 or no
-  connection, nothing more is sent to it and its remaining pairs are recorded as failed (`not sent`);
-- every configured secret (API keys, header values, credentials in the endpoint) is redacted from
-  every text written: each output record, whatever its fields, and every log line (`Redactor`).
+  next run of the same command; a pair that succeeded is never re-sent.
 """
 
 from __future__ import annotations
@@ -152,7 +148,6 @@ def load_model_config(path: str | Path) -> list[ModelConfig]:
         unknown = set(raw) - _MODEL_KEYS
         if unknown:
             raise ConfigError(f"{where} ({raw['name']}): unknown field(s) {', '.join(sorted(unknown))}")
-        endpoint_secrets = [os.environ[v] for v in _VAR.findall(str(raw.get("endpoint") or "")) if os.environ.get(v)]
         raw = expand_env(raw, f"{where} ({raw['name']})")
         headers = raw.get("headers") or {}
         if not isinstance(headers, dict):
@@ -171,7 +166,6 @@ def load_model_config(path: str | Path) -> list[ModelConfig]:
                     price_output_per_million=None
                     if raw.get("price_output_per_million") is None
                     else float(raw["price_output_per_million"]),
-                    endpoint_secrets=endpoint_secrets,
                 )
             )
         except (TypeError, ValueError) as exc:
@@ -179,6 +173,8 @@ def load_model_config(path: str | Path) -> list[ModelConfig]:
     names = [m.name for m in models]
     if len(set(names)) != len(names):
         raise ConfigError(f"{path}: duplicate model names")
+    for raw, model in zip(data["models"], models):  # environment values written into an endpoint: a key in its URL
+        model.endpoint_secrets = [os.environ[v] for v in _VAR.findall(str(raw.get("endpoint") or "")) if os.environ.get(v)]
     return models
 
 
@@ -349,8 +345,8 @@ class CallResult:
     attempts: int
     prompt_tokens: int | None = None
     completion_tokens: int | None = None
-    error: str | None = None
     endpoint_failure: str | None = None  # set when the failure says no request to this endpoint can succeed
+    error: str | None = None
 
 
 @dataclass
@@ -451,8 +447,8 @@ class EndpointGate:
     (401, 403, 407, or no connection after the retries), nothing more is sent to it; `log` says
     why, once. One answer of any other kind proves the endpoint, and it is never closed after that."""
 
-    def __init__(self, log, after: int = FAIL_FAST_AFTER):
-        self.log, self.after = log, after
+    def __init__(self, log, models: list[ModelConfig], after: int = FAIL_FAST_AFTER):
+        self.log, self.models, self.after = log, models, after
         self.failures: dict[tuple, list[str]] = {}
         self.proven: set[tuple] = set()
         self.closed: dict[tuple, str] = {}
@@ -464,7 +460,17 @@ class EndpointGate:
     def closed_reason(self, model: ModelConfig) -> str | None:
         return self.closed.get(self.key(model))
 
-    def observe(self, model: ModelConfig, result: CallResult, models: list[ModelConfig]) -> None:
+    async def send(self, call, client, model: ModelConfig, *args) -> CallResult:
+        """`await call(client, model, *args)`, observed; a failure `not sent: <why>` when the model's
+        endpoint is closed."""
+        closed = self.closed_reason(model)
+        if closed is not None:
+            return CallResult(None, None, 0, error=f"not sent: {closed}")
+        result = await call(client, model, *args)
+        self.observe(model, result)
+        return result
+
+    def observe(self, model: ModelConfig, result: CallResult) -> None:
         key = self.key(model)
         if key in self.proven or key in self.closed:
             return
@@ -480,7 +486,7 @@ class EndpointGate:
                 if len(reasons) > 1
                 else f"endpoint {model.endpoint} stopped after its first {len(seen)} answers were all {reasons[0]}"
             )
-            names = ", ".join(m.name for m in models if self.key(m) == key)
+            names = ", ".join(m.name for m in self.models if self.key(m) == key)
             self.log(
                 f"error: {self.closed[key]}. No more requests go to it (models: {names}); "
                 "their pairs are recorded as failed: fix it and run the same command again."
@@ -617,9 +623,9 @@ async def _run(queries: list[Query], models: list[ModelConfig], output: Path, se
 
     check_header_values(models)
     redact = Redactor(s for m in models for s in m.secrets())
-    log = _redacted_log(log, redact)
-    gate = EndpointGate(log)
     resume = read_completed(output)
+    log = _redacted_log(log, redact)
+    gate = EndpointGate(log, models)
     if resume.torn_line is not None:
         log(f"warning: {output}, line {resume.torn_line}: cut off mid-write (a killed run); moved to {resume.side_file}, pair asked again")
     if resume.bad_lines:
@@ -655,7 +661,8 @@ async def _run(queries: list[Query], models: list[ModelConfig], output: Path, se
         bar = tqdm(total=len(jobs), desc="requests", unit="req")
     output.parent.mkdir(parents=True, exist_ok=True)
 
-    with output.open("a", encoding="utf-8") as sink:
+    with output.open("a", encoding="utf-8") as output_file:
+        sink = RedactingSink(output_file, redact)  # answers are scored as sent, written redacted
 
         async def worker(index: int):
             while True:
@@ -667,20 +674,16 @@ async def _run(queries: list[Query], models: list[ModelConfig], output: Path, se
                 temperature = (
                     settings.temperature if settings.temperature is not None else (m.temperature if m.temperature is not None else 0.0)
                 )
-                closed = gate.closed_reason(m)
-                if closed is not None:
-                    result = CallResult(None, None, 0, error=f"not sent: {closed}")
-                else:
-                    result = await call_model(
-                        clients[m.endpoint][index % n_shards],
-                        m,
-                        build_messages(q, settings.concise),
-                        max_tokens,
-                        temperature,
-                        settings.policy,
-                        redact,
-                    )
-                    gate.observe(m, result, models)
+                result = await gate.send(
+                    call_model,
+                    clients[m.endpoint][index % n_shards],
+                    m,
+                    build_messages(q, settings.concise),
+                    max_tokens,
+                    temperature,
+                    settings.policy,
+                    redact,
+                )
                 quality = None
                 truth, metric = q.fields.get("ground_truth"), q.fields.get("metric")
                 if result.error is None and truth is not None:
@@ -692,7 +695,7 @@ async def _run(queries: list[Query], models: list[ModelConfig], output: Path, se
                         )
                     except Exception as exc:  # an answer no scorer foresaw: that pair's error, not the run's end
                         result.error = redact(f"scoring failed: {type(exc).__name__}: {exc}")[:500]
-                record = redact.record(output_record(q, m, result, quality))  # scored on the answer as sent
+                record = output_record(q, m, result, quality)
                 sink.write(record_line(record))
                 sink.flush()  # line by line: a crash or Ctrl-C loses nothing already answered
                 if bar is not None:
@@ -706,6 +709,22 @@ async def _run(queries: list[Query], models: list[ModelConfig], output: Path, se
             for shards in clients.values():
                 for client in shards:
                     await client.aclose()
+
+
+class RedactingSink:
+    """The output file as the benchmark writes it: every line (one JSON record) is written with
+    every string in it redacted (`Redactor.record`), whichever code built the record."""
+
+    def __init__(self, handle, redact: Redactor):
+        self.handle, self.redact = handle, redact
+
+    def write(self, line: str) -> None:
+        if self.redact.secrets:
+            line = record_line(self.redact.record(json.loads(line)))
+        self.handle.write(line)
+
+    def flush(self) -> None:
+        self.handle.flush()
 
 
 def _redacted_log(log, redact: Redactor):

@@ -2,8 +2,8 @@
 
 It speaks real HTTP/1.1 (keep-alive, Content-Length) on 127.0.0.1, so benchmark.py is tested
 through httpx exactly as it talks to vLLM or Ollama. Behaviour per (model, user message):
-`faults[model]` is a list of behaviours for successive attempts ("429", "500", "400", "401", "403",
-"timeout", "malformed", "drop", "ok"); after the list, "ok". Answers come from `answers[model][query]`, else
+`faults[model]` is a list of behaviours for successive attempts ("429", "500", "400", "timeout",
+"malformed", "drop", "ok"); after the list, "ok". Answers come from `answers[model][query]`, else
 `default_answer`; `overrides[model]` replaces the content or usage with any JSON value.
 
     python tests/fake_llm_server.py --port 8765 --latency 0.1     # standalone, for the speed script
@@ -116,7 +116,7 @@ class FakeLLMServer:
             echo = {"error": "bad request", "authorization": headers.get("authorization"), "x-api-key": headers.get("x-api-key")}
             self._send(writer, 400, json.dumps(echo).encode())
         elif behaviour in ("401", "403"):
-            # OpenAI's shape for a wrong key.
+            # Also "401" and "403" (not in the list above): OpenAI's reply to a wrong key.
             error = {"message": "Incorrect API key provided", "type": "invalid_request_error", "code": "invalid_api_key"}
             self._send(writer, int(behaviour), json.dumps({"error": error}).encode())
         elif behaviour == "timeout":
