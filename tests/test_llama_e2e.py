@@ -51,7 +51,7 @@ def test_the_installed_llama_cpp_is_the_portable_build():
     flags = {name.strip() for name, value in (part.split("=") for part in cpu.split("|") if "=" in part) if value.strip() == "1"}
     instruction_sets = {f for f in flags if f not in ("LLAMAFILE", "OPENMP", "REPACK", "KLEIDIAI")}
     assert llama_cpp.__version__ == "0.3.36"
-    assert instruction_sets == PORTABLE_X86_FEATURES, info
+    assert instruction_sets == PORTABLE_X86_FEATURES, f"not the portable build (bash run_tests.sh installs it): {info}"
 
 
 @pytest.fixture(scope="module")
