@@ -5,6 +5,8 @@ the ground truth, and write one JSONL line per (query, model): the training data
     python benchmark.py --queries examples/queries.jsonl --model-config models.yaml --output benchmark_output.jsonl
 
 Running the same command again resumes: answered pairs are kept, failed ones are retried.
+Exit status: 0 every pair answered; 1 some pairs failed (recorded with `error`; run again to retry);
+2 bad arguments, configuration or queries (nothing sent); 130 interrupted (answered pairs kept).
 """
 
 from __future__ import annotations
@@ -128,7 +130,11 @@ def main(argv: list[str] | None = None) -> int:
     print(format_summary(summaries))
     errors = sum(s.errors for s in summaries.values())
     if errors:
-        print(f"\n{errors} pairs failed (error recorded, performance null): run the same command again to retry them")
+        print(
+            f"\n{errors} pairs failed (error recorded, performance null): run the same command again to retry them",
+            file=sys.stderr,
+        )
+        return 1
     stem = args.output[: -len(".jsonl")] if args.output.endswith(".jsonl") else args.output
     print(
         "\nNext: label the queries with the router's own classifier, then train:\n"

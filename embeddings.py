@@ -1031,3 +1031,10 @@ def random_unit_vectors(texts: list[str], dimension: int, seed: int) -> np.ndarr
         v = rng.standard_normal(dimension)
         out[i] = v / np.linalg.norm(v)
     return out
+
+
+def embedding_cache_dir(cache_dir: str | Path | None) -> Path:
+    """The embedding cache of `--cache-dir`, whose one meaning in every script (train.py,
+    validate.py, tradeoff.py, prepare_models.py) is the cache root: `<cache_dir>/embeddings`,
+    `.cache/embeddings` when None, so the same flag on two scripts shares one cache."""
+    return Path(cache_dir or ".cache") / "embeddings"

@@ -10,6 +10,7 @@ import json
 import os
 import shutil
 import tempfile
+from dataclasses import dataclass
 from pathlib import Path
 
 from data_loader import TRAINING_DATA_FILE, VALIDATION_DATA_FILE
@@ -193,19 +194,47 @@ def model_card(artifacts: dict[str, dict], validation_report: dict | None) -> st
     return "\n".join(lines)
 
 
+@dataclass
+class Upload:
+    url: str  # the commit's URL
+    private: bool  # the repository's visibility after the upload, as the Hub reports it
+    made_private: bool = False  # it existed public and was made private because `private` was asked
+
+
 def upload_folder_files(
     repo_id: str, files: dict[str, bytes | Path], repo_type: str, private: bool, token: str | None, message: str
-) -> str:
+) -> Upload:
+    """Commit `files` (name in the repo -> bytes or a local path) to `repo_id`, creating it if needed.
+
+    `private=True` holds for a repository that already exists public too: it is made private
+    (PUT /api/{type}s/{repo}/settings, the Hub's visibility setting) before any file is sent, and
+    the upload is refused, with nothing sent, when the Hub does not allow that or it does not hold.
+    `private=False` never makes a private repository public. Raises HubError."""
     from huggingface_hub import CommitOperationAdd, HfApi
 
     api = HfApi(token=_token(token))
+    made_private = False
     try:
         api.create_repo(repo_id, repo_type=repo_type, private=private, exist_ok=True)
+        if private and not api.repo_info(repo_id, repo_type=repo_type).private:
+            try:
+                api.update_repo_settings(repo_id, private=True, repo_type=repo_type)
+            except Exception as exc:
+                raise HubError(
+                    f"{repo_id} exists and is public, and it could not be made private ({_explain(exc, repo_id)}): "
+                    "nothing was uploaded. Make it private on the Hub (Settings) or choose another --repo-id"
+                ) from None
+            if not api.repo_info(repo_id, repo_type=repo_type).private:
+                raise HubError(f"{repo_id} exists and is still public after asking the Hub to make it private: nothing was uploaded")
+            made_private = True
         operations = [
             CommitOperationAdd(path_in_repo=name, path_or_fileobj=content if isinstance(content, bytes) else str(content))
             for name, content in files.items()
         ]
         info = api.create_commit(repo_id, operations, commit_message=message, repo_type=repo_type)
+        visibility = api.repo_info(repo_id, repo_type=repo_type).private
+    except HubError:
+        raise
     except Exception as exc:
         raise _explain(exc, repo_id) from None
-    return str(getattr(info, "commit_url", repo_id))
+    return Upload(str(getattr(info, "commit_url", repo_id)), bool(visibility), made_private)

@@ -24,6 +24,7 @@ import random
 import re
 import ssl
 import time
+import urllib.parse
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -80,9 +81,12 @@ class ModelConfig:
     api_model: str | None = None  # the id sent to the API, when it differs from `name`
     price_input_per_million: float | None = None
     price_output_per_million: float | None = None
+    endpoint_secrets: list[str] = field(default_factory=list)  # values of ${VAR}s written into the endpoint
 
     def secrets(self) -> list[str]:
-        values = [self.api_key] + list(self.headers.values())
+        """Every configured value that may be a credential: the API key, header values, a password
+        in the endpoint URL and environment values put into it (a key in its query string)."""
+        values = [self.api_key, urllib.parse.urlsplit(self.endpoint).password, *self.endpoint_secrets] + list(self.headers.values())
         out = []
         for v in values:
             if v:
@@ -199,6 +203,8 @@ def load_model_config(path: str | Path) -> list[ModelConfig]:
     names = [m.name for m in models]
     if len(set(names)) != len(names):
         raise ConfigError(f"{path}: duplicate model names")
+    for raw, model in zip(data["models"], models):  # environment values written into an endpoint: a key in its URL
+        model.endpoint_secrets = [os.environ[v] for v in _VAR.findall(str(raw.get("endpoint") or "")) if os.environ.get(v)]
     return models
 
 
@@ -283,13 +289,34 @@ class Redactor:
         variants = set()
         for s in secrets:
             if s:
-                variants.update({s, repr(s)[1:-1], repr(s.encode("utf-8", "surrogatepass"))[2:-1], json.dumps(s)[1:-1]})
+                variants.update(
+                    {
+                        s,
+                        repr(s)[1:-1],
+                        repr(s.encode("utf-8", "surrogatepass"))[2:-1],
+                        json.dumps(s)[1:-1],
+                        urllib.parse.quote(s, safe=""),
+                    }
+                )
         self.secrets = sorted((v for v in variants if v), key=len, reverse=True)
 
     def __call__(self, text: str) -> str:
         for secret in self.secrets:
             text = text.replace(secret, "***")
         return text
+
+    def record(self, value):
+        """`value` (an output record: dicts, lists, strings, numbers) with every string, keys
+        included, redacted: answers, reasoning and errors alike, whatever fields a record grows."""
+        if not self.secrets:
+            return value
+        if isinstance(value, str):
+            return self(value)
+        if isinstance(value, dict):
+            return {self(k) if isinstance(k, str) else k: self.record(v) for k, v in value.items()}
+        if isinstance(value, list):
+            return [self.record(v) for v in value]
+        return value
 
 
 @dataclass
@@ -409,6 +436,7 @@ class CallResult:
     attempts: int
     prompt_tokens: int | None = None
     completion_tokens: int | None = None
+    endpoint_failure: str | None = None  # set when the failure says no request to this endpoint can succeed
     error: str | None = None
     reasoning: str | None = None  # the server's reasoning field (reasoning_content / reasoning), or thinking parts
     finish_reason: str | None = None
@@ -422,6 +450,7 @@ class PostResult:
     attempts: int
     error: str | None = None
     status: int | None = None  # the HTTP status of a final (non-retried) failure
+    unreachable: bool = False  # the last attempt could not connect (refused, unknown host, connect timeout)
 
 
 async def post_json(client, url: str, payload: bytes, headers: dict, policy: RetryPolicy, parse, redact=None) -> PostResult:
@@ -433,10 +462,11 @@ async def post_json(client, url: str, payload: bytes, headers: dict, policy: Ret
     import httpx
 
     redact = redact or (lambda text: text)
-    attempt, last_error = 0, "no attempt"
+    attempt, last_error, unreachable = 0, "no attempt", False
     while attempt <= policy.retries:
         attempt += 1
         started = time.perf_counter()
+        unreachable = False
         try:
             response = await client.post(url, content=payload, headers=headers, timeout=policy.timeout)
             elapsed = time.perf_counter() - started
@@ -464,11 +494,13 @@ async def post_json(client, url: str, payload: bytes, headers: dict, policy: Ret
             last_error, retry_after = str(exc), exc.retry_after
         except httpx.TimeoutException as exc:
             last_error, retry_after = f"timeout after {policy.timeout:g}s ({type(exc).__name__})", None
+            unreachable = isinstance(exc, httpx.ConnectTimeout)
         except httpx.TransportError as exc:
             last_error, retry_after = f"{type(exc).__name__}: {exc}", None
+            unreachable = isinstance(exc, httpx.ConnectError)
         if attempt <= policy.retries:
             await asyncio.sleep(policy.delay(attempt, retry_after))
-    return PostResult(None, None, attempt, redact(f"gave up after {attempt} attempts: {last_error}"))
+    return PostResult(None, None, attempt, redact(f"gave up after {attempt} attempts: {last_error}"), unreachable=unreachable)
 
 
 _REASONING_FIELDS = ("reasoning_content", "reasoning", "thinking")  # DeepSeek / SGLang, vLLM / OpenRouter / Ollama, others
@@ -534,10 +566,79 @@ async def call_model(
     payload = json.dumps(body).encode()  # once, not per attempt; httpx's own json= path costs more CPU
     posted = await post_json(client, url, payload, headers, policy, _parse_chat_completion, redact)
     if posted.error is not None:
-        return CallResult(None, None, posted.attempts, error=posted.error)
+        return CallResult(None, None, posted.attempts, error=posted.error, endpoint_failure=endpoint_failure(posted))
     result = posted.value
     result.seconds, result.attempts = posted.seconds, posted.attempts
     return result
+
+
+# Final answers that say every request to an endpoint (with these credentials) will fail alike.
+ENDPOINT_FAILURES = {
+    401: "HTTP 401 Unauthorized: the API key is wrong or missing",
+    403: "HTTP 403 Forbidden: the API key is not allowed to use it",
+    407: "HTTP 407 Proxy Authentication Required: the proxy refuses these credentials",
+}
+UNREACHABLE = "cannot connect (connection refused, unknown host or connect timeout): is the server running at this address?"
+FAIL_FAST_AFTER = 3
+
+
+def endpoint_failure(posted: PostResult) -> str | None:
+    """Why no request to this endpoint can succeed, when this failed request says so; else None."""
+    if posted.status in ENDPOINT_FAILURES:
+        return ENDPOINT_FAILURES[posted.status]
+    return UNREACHABLE if posted.unreachable else None
+
+
+class EndpointGate:
+    """Fail fast per endpoint: when the first `after` answers of an endpoint (its URL with its
+    credentials: two keys on one server are two endpoints) all say that no request can succeed
+    (401, 403, 407, or no connection after the retries), nothing more is sent to it; `log` says
+    why, once. One answer of any other kind proves the endpoint, and it is never closed after that."""
+
+    def __init__(self, log, models: list[ModelConfig], after: int = FAIL_FAST_AFTER):
+        self.log, self.models, self.after = log, models, after
+        self.failures: dict[tuple, list[str]] = {}
+        self.proven: set[tuple] = set()
+        self.closed: dict[tuple, str] = {}
+
+    @staticmethod
+    def key(model: ModelConfig) -> tuple:
+        return (model.endpoint.rstrip("/"), model.api_key, tuple(sorted(model.headers.items())))
+
+    def closed_reason(self, model: ModelConfig) -> str | None:
+        return self.closed.get(self.key(model))
+
+    async def send(self, call, client, model: ModelConfig, *args) -> CallResult:
+        """`await call(client, model, *args)`, observed; a failure `not sent: <why>` when the model's
+        endpoint is closed."""
+        closed = self.closed_reason(model)
+        if closed is not None:
+            return CallResult(None, None, 0, error=f"not sent: {closed}")
+        result = await call(client, model, *args)
+        self.observe(model, result)
+        return result
+
+    def observe(self, model: ModelConfig, result: CallResult) -> None:
+        key = self.key(model)
+        if key in self.proven or key in self.closed:
+            return
+        if result.endpoint_failure is None:
+            self.proven.add(key)
+            return
+        seen = self.failures.setdefault(key, [])
+        seen.append(result.endpoint_failure)
+        if len(seen) >= self.after:
+            reasons = sorted(set(seen))
+            self.closed[key] = (
+                f"endpoint {model.endpoint} stopped after its first {len(seen)} answers: {'; '.join(reasons)}"
+                if len(reasons) > 1
+                else f"endpoint {model.endpoint} stopped after its first {len(seen)} answers were all {reasons[0]}"
+            )
+            names = ", ".join(m.name for m in self.models if self.key(m) == key)
+            self.log(
+                f"error: {self.closed[key]}. No more requests go to it (models: {names}); "
+                "their pairs are recorded as failed: fix it and run the same command again."
+            )
 
 
 def _parse_output_line(raw: bytes) -> dict | None:
@@ -748,6 +849,8 @@ async def _run(queries: list[Query], models: list[ModelConfig], output: Path, se
     check_header_values(models + ([settings.judge] if settings.judge else []))
     redact = Redactor(s for m in models + ([settings.judge] if settings.judge else []) for s in m.secrets())
     resume = read_completed(output)
+    log = _redacted_log(log, redact)
+    gate = EndpointGate(log, models)
     if resume.torn_line is not None:
         log(f"warning: {output}, line {resume.torn_line}: cut off mid-write (a killed run); moved to {resume.side_file}, pair asked again")
     if resume.bad_lines:
@@ -792,7 +895,8 @@ async def _run(queries: list[Query], models: list[ModelConfig], output: Path, se
         bar = tqdm(total=len(jobs), desc="requests", unit="req")
     output.parent.mkdir(parents=True, exist_ok=True)
 
-    with output.open("a", encoding="utf-8") as sink:
+    with output.open("a", encoding="utf-8") as output_file:
+        sink = RedactingSink(output_file, redact)  # answers are scored as sent, written redacted
 
         async def worker(index: int):
             while True:
@@ -820,7 +924,8 @@ async def _run(queries: list[Query], models: list[ModelConfig], output: Path, se
                 temperature = (
                     settings.temperature if settings.temperature is not None else (m.temperature if m.temperature is not None else 0.0)
                 )
-                result = await call_model(
+                result = await gate.send(
+                    call_model,
                     clients[m.endpoint][index % n_shards],
                     m,
                     build_messages(q, settings.concise),
@@ -870,6 +975,26 @@ async def _run(queries: list[Query], models: list[ModelConfig], output: Path, se
             for shards in clients.values():
                 for client in shards:
                     await client.aclose()
+
+
+class RedactingSink:
+    """The output file as the benchmark writes it: every line (one JSON record) is written with
+    every string in it redacted (`Redactor.record`), whichever code built the record."""
+
+    def __init__(self, handle, redact: Redactor):
+        self.handle, self.redact = handle, redact
+
+    def write(self, line: str) -> None:
+        if self.redact.secrets:
+            line = record_line(self.redact.record(json.loads(line)))
+        self.handle.write(line)
+
+    def flush(self) -> None:
+        self.handle.flush()
+
+
+def _redacted_log(log, redact: Redactor):
+    return lambda text: log(redact(text))
 
 
 def run_benchmark(

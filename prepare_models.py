@@ -93,7 +93,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--repo-id", default=MODELS_REPO)
     p.add_argument("--revision")
     p.add_argument("--data-file", help="benchmark JSONL for the local-training fallback")
-    p.add_argument("--cache-dir", help="embedding cache for local training (default: .cache)")
+    p.add_argument("--cache-dir", help="cache root for local training, as train.py --cache-dir (default: .cache)")
     p.add_argument("--token", help="Hugging Face token (default: $HF_TOKEN)")
     args = p.parse_args(argv)
     try:

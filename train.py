@@ -30,7 +30,15 @@ from data_loader import (
     query_set_digest,
     split_queries,
 )
-from embeddings import EMBEDDING_MODEL_ENV, EmbeddingModelError, NativeEmbedder, RouterEmbedder, default_embedding_model, make_embedder
+from embeddings import (
+    EMBEDDING_MODEL_ENV,
+    EmbeddingModelError,
+    NativeEmbedder,
+    RouterEmbedder,
+    default_embedding_model,
+    embedding_cache_dir,
+    make_embedder,
+)
 from models import (
     ALGORITHMS,
     ARTIFACT_FILES,
@@ -234,7 +242,7 @@ def run(args: argparse.Namespace) -> int:
     log(f"Queries: {len(table.queries)} ({len(train_queries)} train, {len(held_out)} held out), models: {len(table.models)}")
 
     profile = profile_from_args(args, log)
-    embedder = embedder_from_args(args, cache_dir / "embeddings", profile, log)
+    embedder = embedder_from_args(args, embedding_cache_dir(cache_dir), profile, log)
     settings = settings_from_args(args)
     metadata = {
         **embedding_metadata(embedder, profile),
@@ -414,7 +422,7 @@ def add_embedding_arguments(p: argparse.ArgumentParser) -> None:
     )
     add_router_config_argument(p)
     add_router_arguments(p)
-    p.add_argument("--cache-dir", help="downloads and the embedding cache (default: .cache)")
+    p.add_argument("--cache-dir", help="cache root: downloads, and embeddings in <dir>/embeddings (default: .cache), as in validate.py")
     p.add_argument("--batch-size", type=int, default=32)
     p.add_argument("--device", choices=("cpu", "cuda", "mps"), default="cpu")
 

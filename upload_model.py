@@ -3,6 +3,9 @@
 
 python upload_model.py --model-dir models/ --repo-id your-org/your-models
 python upload_model.py --training-data --data-file benchmark_output.jsonl --data-repo your-org/your-data
+
+--private makes an existing public repository private before uploading, or refuses (nothing sent).
+Exit status: 0 uploaded; 1 refused or failed (the message says why); 2 bad arguments.
 """
 
 from __future__ import annotations
@@ -13,7 +16,7 @@ import sys
 from pathlib import Path
 
 from data_loader import DATA_REPO, MODELS_REPO, TRAINING_DATA_FILE, DataError, load_records
-from hub import HubError, check_artifact_set, model_card, upload_folder_files
+from hub import HubError, Upload, check_artifact_set, model_card, upload_folder_files
 from models import ARTIFACT_FILES, ArtifactError
 from router_profile import RouterConfigError, add_router_config_argument, check_set_for_profile, profile_from_args
 
@@ -24,7 +27,11 @@ def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--model-dir", help="the set to upload")
     p.add_argument("--repo-id", default=MODELS_REPO, help=f"models repo (default: {MODELS_REPO})")
-    p.add_argument("--private", action="store_true", help="create the repository private")
+    p.add_argument(
+        "--private",
+        action="store_true",
+        help="the repository is private: created so, or made so if it exists public (refused if it cannot be)",
+    )
     p.add_argument("--token", help="Hugging Face token (default: $HF_TOKEN)")
     p.add_argument("--training-data", action="store_true", help="upload benchmark data (--data-file) instead")
     p.add_argument("--data-file", help="benchmark JSONL to upload with --training-data")
@@ -44,7 +51,7 @@ def run(args: argparse.Namespace) -> int:
         records, report = load_records(args.data_file)  # refuses a file with no usable line
         for line in report.summary_lines():
             print(line)
-        url = upload_folder_files(
+        upload = upload_folder_files(
             args.data_repo,
             {args.path_in_repo: Path(args.data_file)},
             "dataset",
@@ -52,7 +59,7 @@ def run(args: argparse.Namespace) -> int:
             args.token,
             f"Upload {args.path_in_repo} ({len(records)} lines)",
         )
-        print(f"✓ Uploaded {args.data_file} to {args.data_repo} as {args.path_in_repo}: {url}")
+        print(f"✓ Uploaded {args.data_file} to {args.data_repo}{visibility(upload)} as {args.path_in_repo}: {upload.url}")
         return 0
     if not args.model_dir:
         raise DataError("--model-dir is required (or --training-data --data-file FILE)")
@@ -66,9 +73,16 @@ def run(args: argparse.Namespace) -> int:
     files["README.md"] = model_card(artifacts, report).encode()
     if report is not None:
         files[REPORT_NAME] = report_path
-    url = upload_folder_files(args.repo_id, files, "model", args.private, args.token, "Upload router selectors")
-    print(f"✓ Uploaded {', '.join(files)} to {args.repo_id}{' (private)' if args.private else ''}: {url}")
+    upload = upload_folder_files(args.repo_id, files, "model", args.private, args.token, "Upload router selectors")
+    print(f"✓ Uploaded {', '.join(files)} to {args.repo_id}{visibility(upload)}: {upload.url}")
     return 0
+
+
+def visibility(upload: Upload) -> str:
+    """What the Hub reports after the upload, never what was asked."""
+    if upload.made_private:
+        return " (private: it was public, and was made private before the upload)"
+    return " (private)" if upload.private else " (public)"
 
 
 def main(argv: list[str] | None = None) -> int:

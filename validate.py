@@ -32,7 +32,15 @@ from data_loader import (
     query_set_digest,
     split_queries,
 )
-from embeddings import EmbeddingModelError, embedder_for_profile, is_router_model, make_embedder, random_unit_vectors, resolve_model
+from embeddings import (
+    EmbeddingModelError,
+    embedder_for_profile,
+    embedding_cache_dir,
+    is_router_model,
+    make_embedder,
+    random_unit_vectors,
+    resolve_model,
+)
 from evaluation import EvalTable, StrategyResult, decision_baselines, evaluate_baselines, evaluate_choices, routing_benefits
 from frontier import Point, pareto
 from models import (
@@ -442,7 +450,7 @@ def run(args: argparse.Namespace) -> int:
             embedding_name if profile is not None else embedding_name or "qwen3",
             args.device,
             args.batch_size,
-            args.cache_dir,
+            embedding_cache_dir(args.cache_dir),
             args.quiet,
             args.router_url,
             args.router_dimension or 1024,
@@ -512,7 +520,7 @@ def run(args: argparse.Namespace) -> int:
         # A set trained for a router profile: the embedding it recorded (--router-config to check it against a router).
         trained_for = SimpleNamespace(source=f"{models_dir} (the profile it was trained for)", embedding=recorded_embedding(meta))
         embedder = embedder_for_profile(
-            trained_for, embedding_name, args.device, args.batch_size, args.cache_dir, args.quiet, args.router_url
+            trained_for, embedding_name, args.device, args.batch_size, embedding_cache_dir(args.cache_dir), args.quiet, args.router_url
         )
         vectors = embedder.embed(plan.queries)
         embedding_id = embedder.model_id
@@ -523,7 +531,7 @@ def run(args: argparse.Namespace) -> int:
             embedding_name if profile is not None else embedding_name or trained_model,
             args.device,
             args.batch_size,
-            args.cache_dir,
+            embedding_cache_dir(args.cache_dir),
             args.quiet,
             args.router_url or meta.get("router_url"),
             args.router_dimension or dimension or 1024,
@@ -597,7 +605,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--data-repo", default=DATA_REPO)
     p.add_argument("--embedding-model", help="default: the model named in the artifacts' metadata")
     p.add_argument("--qwen3-model", help="path to a local Qwen3-Embedding folder (the seed's spelling)")
-    p.add_argument("--cache-dir", default=".cache/embeddings", help="embedding cache (default .cache/embeddings)")
+    p.add_argument("--cache-dir", help="cache root as in train.py: embeddings in <dir>/embeddings (default: .cache)")
     p.add_argument("--device", choices=("cpu", "cuda", "mps"), default="cpu")
     p.add_argument("--batch-size", type=int, default=32)
     p.add_argument("--no-download", action="store_true")

@@ -69,7 +69,7 @@ def main(argv=None) -> int:
                 "--router-url",
                 router.url,
                 "--cache-dir",
-                str(Path(args.cache_dir) / "embeddings"),
+                args.cache_dir,
                 "--skew-sample",
                 str(args.sample),
                 "--output-json",

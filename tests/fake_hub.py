@@ -2,7 +2,7 @@
 
 huggingface_hub talks HTTP to $HF_ENDPOINT; pointing it here runs the real client code against
 real bytes: file resolve (HEAD + GET) for model and dataset repos, repo creation, preupload and
-ndjson commits, YAML validation, repo info. Private repos are invisible without a valid token
+ndjson commits, YAML validation, repo info, repo settings (visibility). Private repos are invisible without a valid token
 (404 RepoNotFound, as on the Hub); a token that is not known is answered 401.
 """
 
@@ -65,6 +65,9 @@ class FakeHub:
 
             def do_POST(self):
                 hub._dispatch(self, "POST")
+
+            def do_PUT(self):
+                hub._dispatch(self, "PUT")
 
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         threading.Thread(target=self._server.serve_forever, daemon=True).start()
@@ -156,6 +159,23 @@ class FakeHub:
                 200,
                 {"id": m.group(2), "sha": repo.sha, "private": repo.private, "siblings": [{"rfilename": f} for f in sorted(repo.files)]},
             )
+
+        # Repo settings (visibility): only the namespace's own user may change them, as only admins can on the Hub.
+        m = re.fullmatch(r"/api/(models|datasets)/([^/]+/[^/]+)/settings", path)
+        if m and method == "PUT":
+            repo = self.repos.get((m.group(1)[:-1], m.group(2)))
+            if not self._visible(repo, user):
+                return self._json(h, 404, {"error": "Repository not found"}, {"X-Error-Code": "RepoNotFound"})
+            if user is None:
+                return self._json(h, 401, {"error": "You must be authenticated to change settings"})
+            if m.group(2).split("/")[0] != user:
+                return self._json(h, 403, {"error": "You don't have the rights to update the settings of this repository"})
+            payload = json.loads(body)
+            if payload.get("visibility") in ("private", "public"):
+                repo.private = payload["visibility"] == "private"
+            elif isinstance(payload.get("private"), bool):
+                repo.private = payload["private"]
+            return self._json(h, 200, {"private": repo.private})
 
         m = re.fullmatch(r"/api/(models|datasets)/([^/]+/[^/]+)/(preupload|commit)/([^/]+)", path)
         if m and method == "POST":

@@ -79,7 +79,15 @@ class FakeLLMServer:
             writer.close()
 
     def _send(self, writer, status: int, payload: bytes, extra: dict | None = None, content_type="application/json"):
-        reason = {200: "OK", 400: "Bad Request", 404: "Not Found", 429: "Too Many Requests", 500: "Internal Server Error"}[status]
+        reason = {
+            200: "OK",
+            400: "Bad Request",
+            401: "Unauthorized",
+            403: "Forbidden",
+            404: "Not Found",
+            429: "Too Many Requests",
+            500: "Internal Server Error",
+        }[status]
         head = [f"HTTP/1.1 {status} {reason}", f"Content-Type: {content_type}", f"Content-Length: {len(payload)}"]
         head += [f"{k}: {v}" for k, v in (extra or {}).items()]
         writer.write(("\r\n".join(head) + "\r\n\r\n").encode() + payload)
@@ -145,6 +153,10 @@ class FakeLLMServer:
             # Like some real APIs, echo what was sent: the client must not copy this into its output.
             echo = {"error": "bad request", "authorization": headers.get("authorization"), "x-api-key": headers.get("x-api-key")}
             self._send(writer, 400, json.dumps(echo).encode())
+        elif behaviour in ("401", "403"):
+            # Also "401" and "403" (not in the list above): OpenAI's reply to a wrong key.
+            error = {"message": "Incorrect API key provided", "type": "invalid_request_error", "code": "invalid_api_key"}
+            self._send(writer, int(behaviour), json.dumps({"error": error}).encode())
         elif behaviour == "timeout":
             await asyncio.sleep(self.hang_seconds)
             return False

@@ -3,15 +3,18 @@
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
+import urllib.parse
 
 import pytest
 from conftest import ROOT, write_jsonl
 
 import benchmark
 from data_loader import build_outcome_table, load_records
+from llm_benchmark import ModelConfig, Redactor
 
 FAST_RETRY = ["--retries", "3", "--backoff", "0.01", "--max-backoff", "0.05", "--no-progress"]
 
@@ -474,3 +477,105 @@ def test_the_user_message_sent_is_recorded_as_prompt_and_is_what_training_embeds
     again = tmp_path / "again.jsonl"
     assert run(["--queries", out, "--models", "n", "--endpoint", server.url, "--output", again, *FAST_RETRY]) == 0
     assert {line["query"]: line["prompt"] for line in read_lines(again)} == {q: line["prompt"] for q, line in by_query.items()}
+
+
+def test_every_configured_secret_is_redacted_from_answers_errors_and_logs(tmp_path, llm_server, capsys, monkeypatch):
+    # A hostile server quotes the credentials it was sent in its answers (plain, URL-encoded) and in
+    # an error body; an endpoint URL carries a password from the environment, and that endpoint
+    # answers 401, so the fail-fast message names it.
+    key, token, password = "sk-live/Key+9876543210", "tok-abcdef123456", "pw-0987654321"
+    monkeypatch.setenv("TEAM_TOKEN", token)
+    monkeypatch.setenv("URL_PASSWORD", password)
+    leaky = f"The key is {key}; encoded {urllib.parse.quote(key, safe='')}; header {token}; password {password}. #### 0"
+    server = llm_server(answers={"m": {"question 0": leaky}, "n": {"question 0": leaky}}, faults={"e": ["400"], "u": ["401"] * 9})
+    userinfo_url = server.url.replace("http://", "http://user:${URL_PASSWORD}@")
+    config = tmp_path / "models.yaml"
+    config.write_text(
+        "models:\n"
+        f"  - name: m\n    endpoint: {server.url}\n    api_key: {key}\n"
+        f"  - name: n\n    endpoint: {server.url}\n    headers:\n      X-Api-Key: ${{TEAM_TOKEN}}\n"
+        f"  - name: e\n    endpoint: {server.url}\n    api_key: {key}\n"
+        f"  - name: u\n    endpoint: {userinfo_url}\n"
+    )
+    out = tmp_path / "out.jsonl"
+    argv = ["--queries", queries_file(tmp_path, 4), "--model-config", config, "--output", out, "--concurrency", "1", *FAST_RETRY]
+    assert run(argv) == 1  # e and u failed
+    by_model = {line["model_name"]: line for line in read_lines(out) if line["query"] == "question 0"}
+    assert by_model["m"]["response"].startswith("The key is ***; encoded ***; header ***; password ***.")
+    assert by_model["m"]["performance"] == 1.0 and by_model["n"]["performance"] == 1.0  # scored on the answer as sent
+    assert "HTTP 400" in by_model["e"]["error"]
+    said = capsys.readouterr().out
+    assert "endpoint http://user:***@127.0.0.1" in said  # the fail-fast message, said once, without the password
+    # The resume log of a second run quotes nothing either (a bad line holding the key).
+    with out.open("a") as handle:
+        handle.write(f"not json {key}\n")
+    run(argv)
+    captured = capsys.readouterr()
+    for text in (out.read_text().replace(f"not json {key}", ""), said, captured.out, captured.err):
+        for secret in (key, urllib.parse.quote(key, safe=""), token, password):
+            assert secret not in text
+
+
+def test_redactor_covers_every_string_of_a_record_whatever_its_fields():
+    redact = Redactor(["sk-secret-123456"])
+    record = {"response": "a sk-secret-123456", "reasoning": ["sk-secret-123456"], "error": {"message": "sk-secret-123456"}, "n": 1}
+    assert redact.record(record) == {"response": "a ***", "reasoning": ["***"], "error": {"message": "***"}, "n": 1}
+    # A password written literally into an endpoint URL is a configured secret too.
+    assert "pw-literal-42" in ModelConfig("x", endpoint="https://user:pw-literal-42@llm.example/v1").secrets()
+
+
+def dead_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]  # closed on exit: nothing listens there
+
+
+def test_an_endpoint_whose_first_answers_are_all_401_gets_no_more_requests(tmp_path, llm_server, capsys):
+    server = llm_server(faults={"bad": ["401"] * 99}, default_answer="#### 0")
+    config = tmp_path / "models.yaml"
+    config.write_text(
+        "models:\n"
+        f"  - name: bad\n    endpoint: {server.url}\n    api_key: sk-wrong-key\n"
+        f"  - name: good\n    endpoint: {server.url}\n    api_key: sk-right-key\n"
+    )
+    out = tmp_path / "out.jsonl"
+    argv = ["--queries", queries_file(tmp_path, 10), "--model-config", config, "--output", out, "--concurrency", "1", *FAST_RETRY]
+    assert run(argv) == 1
+    assert sum(1 for r in server.requests if r["model"] == "bad") == 3
+    assert sum(1 for r in server.requests if r["model"] == "good") == 10  # the same server with another key: its own endpoint
+    lines = read_lines(out)
+    bad = [line for line in lines if line["model_name"] == "bad"]
+    assert len(bad) == 10 and all(line["performance"] is None and line["error"] for line in bad)
+    assert sum(1 for line in bad if line["error"].startswith("not sent: ")) == 7
+    assert not [line for line in lines if line["model_name"] == "good" and line.get("error")]
+    said = capsys.readouterr()
+    assert said.out.count("HTTP 401 Unauthorized") == 1 and "models: bad)" in said.out
+    assert "pairs failed" in said.err
+
+
+def test_an_endpoint_that_refuses_connections_is_dropped_after_its_first_answers(tmp_path, capsys):
+    out = tmp_path / "out.jsonl"
+    endpoint = f"http://127.0.0.1:{dead_port()}/v1"
+    argv = ["--queries", queries_file(tmp_path, 8), "--models", "a,b", "--endpoint", endpoint, "--output", out, "--concurrency", "1"]
+    assert run([*argv, *FAST_RETRY]) == 1
+    lines = read_lines(out)
+    assert len(lines) == 16 and all(line["error"] and line["performance"] is None for line in lines)
+    assert [line["attempts"] for line in lines] == [4, 4, 4] + [0] * 13  # three tried with their retries, then none
+    assert capsys.readouterr().out.count("cannot connect") == 1
+
+
+def test_an_endpoint_that_answered_once_is_never_dropped(tmp_path, llm_server):
+    # The key works for one model, the other is forbidden: every pair is still asked.
+    server = llm_server(faults={"forbidden": ["403"] * 99}, default_answer="#### 0")
+    out = tmp_path / "out.jsonl"
+    argv = ["--queries", queries_file(tmp_path, 6), "--models", "allowed,forbidden", "--endpoint", server.url, "--output", out]
+    assert run([*argv, "--concurrency", "1", *FAST_RETRY]) == 1
+    assert sum(1 for r in server.requests if r["model"] == "forbidden") == 6
+    assert not [line for line in read_lines(out) if line.get("error", "").startswith("not sent")]
+
+
+def test_exit_status_is_1_while_failed_pairs_remain_and_0_once_all_are_answered(tmp_path, llm_server):
+    server = llm_server(faults={"m": ["400"]}, default_answer="#### 0")
+    argv = ["--queries", queries_file(tmp_path, 2), "--models", "m", "--endpoint", server.url, "--output", tmp_path / "o.jsonl"]
+    assert run([*argv, *FAST_RETRY]) == 1
+    assert run([*argv, *FAST_RETRY]) == 0  # the retry answered them: nothing failed remains

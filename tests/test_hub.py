@@ -143,6 +143,52 @@ def test_private_upload_needs_a_token_to_read(hub, tmp_path, artifact_bytes):
     assert authorised.returncode == 0, authorised.stderr
 
 
+def test_private_upload_to_an_existing_public_repo_makes_it_private_before_sending_a_file(hub, tmp_path, artifact_bytes):
+    hub.add_repo("tester/was-public", {"old.txt": b"old"})
+    model_dir = tmp_path / "models"
+    model_dir.mkdir()
+    for name, content in artifact_bytes.items():
+        (model_dir / name).write_bytes(content)
+    done = script(
+        hub, tmp_path, "upload_model.py", "--model-dir", model_dir, "--repo-id", "tester/was-public", "--private", "--token", TOKEN
+    )
+    assert done.returncode == 0, done.stderr
+    repo = hub.repos[("model", "tester/was-public")]
+    assert repo.private and "knn_model.json" in repo.files
+    assert "(private: it was public, and was made private before the upload)" in done.stdout
+    # The visibility changed before any file was sent.
+    order = [(method, path) for method, path, _ in hub.requests if method in ("PUT", "POST")]
+    settings = order.index(("PUT", "/api/models/tester/was-public/settings"))
+    assert settings < next(i for i, (_, path) in enumerate(order) if "/preupload/" in path or "/commit/" in path)
+    anonymous = script(hub, tmp_path, "download_model.py", "--repo-id", "tester/was-public", "--output-dir", "a")
+    assert anonymous.returncode == 1 and not (tmp_path / "a" / "knn_model.json").exists()
+
+
+def test_private_upload_to_a_public_repo_that_cannot_be_made_private_is_refused_with_nothing_sent(hub, tmp_path, artifact_bytes):
+    hub.add_repo("someone-else/public-set", {"old.txt": b"old"})  # tester may write, not change its settings
+    model_dir = tmp_path / "models"
+    model_dir.mkdir()
+    for name, content in artifact_bytes.items():
+        (model_dir / name).write_bytes(content)
+    argv = ["--model-dir", model_dir, "--repo-id", "someone-else/public-set", "--private", "--token", TOKEN]
+    done = script(hub, tmp_path, "upload_model.py", *argv)
+    assert done.returncode == 1
+    assert "exists and is public, and it could not be made private" in done.stderr and "nothing was uploaded" in done.stderr
+    assert "(private)" not in done.stdout and "Uploaded" not in done.stdout
+    assert hub.repos[("model", "someone-else/public-set")].files == {"old.txt": b"old"}
+    # The same repo without --private: uploaded, and said to be public, as it is.
+    done = script(hub, tmp_path, "upload_model.py", *argv[:-3], "--token", TOKEN)
+    assert done.returncode == 0 and "someone-else/public-set (public)" in done.stdout
+
+
+def test_upload_without_private_says_a_private_repo_stays_private(hub, tmp_path):
+    hub.add_repo("tester/data", {}, repo_type="dataset", private=True)
+    data = write_jsonl(tmp_path / "d.jsonl", [{"query": "q", "model_name": "m", "performance": 1.0}])
+    done = script(hub, tmp_path, "upload_model.py", "--training-data", "--data-file", data, "--data-repo", "tester/data", "--token", TOKEN)
+    assert done.returncode == 0, done.stderr
+    assert hub.repos[("dataset", "tester/data")].private and "tester/data (private)" in done.stdout
+
+
 def test_upload_refuses_broken_or_inconsistent_sets_and_anonymous_writes(hub, tmp_path, artifact_bytes):
     model_dir = tmp_path / "models"
     model_dir.mkdir()
@@ -285,7 +331,7 @@ def test_validate_downloads_models_and_data_when_missing(hub, tmp_path):
     hub.add_repo(MODELS_REPO, {p.name: p.read_bytes() for p in (tmp_path / "published").iterdir()})
     test_data = routed_dataset(tmp_path / "test.jsonl", n_per_template=10, start=50)
     hub.add_repo(DATA_REPO, {"validation_benchmark_with_gt.jsonl": test_data.read_bytes()}, repo_type="dataset")
-    done = script(hub, tmp_path, "validate.py", "--cache-dir", tmp_path / "cache/embeddings")
+    done = script(hub, tmp_path, "validate.py", "--cache-dir", tmp_path / "cache")
     assert done.returncode == 0, done.stderr
     assert "Downloaded knn_model.json" in done.stdout and "Downloaded validation_benchmark_with_gt.jsonl" in done.stdout
     assert "Validation Results (70 test queries, 3 models)" in done.stdout

@@ -50,6 +50,15 @@ def test_readme_marks_every_block_and_runs_the_named_recipes():
     assert not missing, f"named recipes missing or skipped: {missing}"
 
 
+def quick_start_table() -> list[str]:
+    """The strategy rows of the table shown under the README's quick start."""
+    text = (ROOT / "README.md").read_text()
+    section = text[text.index("## Quick start") : text.index("### Option 1")]
+    table = section[section.index("Validation Results") :]
+    table = table[table.index("-" * 40) : table.index("=" * 40, table.index("-" * 40))]
+    return [line for line in table.splitlines()[1:] if line.strip()]
+
+
 def port_free(port: int) -> bool:
     with socket.socket() as s:
         try:
@@ -117,7 +126,7 @@ def test_readme_recipes_run_as_written(tmp_path, loopback_services):
             "PIP_NO_INDEX": "1",  # `pip install -r requirements.txt` must be a no-op here, not a download
         }
     )
-    ran = []
+    ran, printed = [], {}
     for name, marker, body in readme_blocks():
         if name == "skip":
             continue
@@ -126,7 +135,16 @@ def test_readme_recipes_run_as_written(tmp_path, loopback_services):
             f"README block {name!r} failed:\n{body}\n--- stdout\n{done.stdout[-3000:]}\n--- stderr\n{done.stderr[-3000:]}"
         )
         ran.append(name)
+        printed[name] = done.stdout
     assert set(REQUIRED) <= set(ran)
+    # The quick start's table in the README is what validate.py prints on the example, row for row,
+    # and it shows routing at work: Oracle far above the best single model, selectors choosing.
+    shown = quick_start_table()
+    assert len(shown) == 16 and all(row in printed["quick-start"] for row in shown), printed["quick-start"]
+    quality = {row[:64].strip(): float(row.split()[-4]) for row in shown}
+    best_single = next(q for name, q in quality.items() if name.startswith("Best single"))
+    assert quality["Oracle (best)"] - best_single > 0.1
+    assert (work / "validation.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     # What the recipes promised exists.
     for folder in ("models", ".cache/ml-models", "my_models"):
         assert sorted(p.name for p in (work / folder).glob("*_model.json")) == ["kmeans_model.json", "knn_model.json", "svm_model.json"]
@@ -134,3 +152,12 @@ def test_readme_recipes_run_as_written(tmp_path, loopback_services):
     assert len(list((work / "tradeoff_models").glob("*_model.json"))) == 1  # the goal was met and its set written
     assert (work / "tradeoff.png").exists() and "summary" in (work / "tradeoff.json").read_text()
     assert ("model", "your-org/your-models") in hub.repos  # Option 2, step 4
+
+
+def test_the_exit_status_table_covers_every_script():
+    text = (ROOT / "README.md").read_text()
+    section = text[text.index("## Exit status") :]
+    section = section[: section.index("\n## ", 1)]
+    listed = set(re.findall(r"^\| `([\w.]+)` \|", section, flags=re.MULTILINE))
+    scripts = {p.name for p in ROOT.glob("*.py") if 'if __name__ == "__main__":' in p.read_text()} | {"run_tests.sh"}
+    assert listed == scripts

@@ -92,7 +92,7 @@ def skew_of(tmp_path, data, models, router) -> dict:
     """validate.py --router-url on a locally trained set: the skew part of its JSON report."""
     report = tmp_path / "report.json"
     argv = ["--data-file", str(data), "--models-dir", str(models), "--no-download", "--router-url", router.url]
-    assert validate.main(argv + ["--cache-dir", str(tmp_path / "cache" / "embeddings"), "--output-json", str(report)]) == 0
+    assert validate.main(argv + ["--cache-dir", str(tmp_path / "cache"), "--output-json", str(report)]) == 0
     return json.loads(report.read_text())["skew"]
 
 
@@ -126,7 +126,7 @@ def test_a_router_that_is_down_costs_the_skew_report_not_the_validation(tmp_path
     models = _train_local(tmp_path)
     capsys.readouterr()
     argv = ["--data-file", str(EXAMPLE), "--models-dir", str(models), "--no-download", "--router-url", "http://127.0.0.1:9"]
-    assert validate.main(argv + ["--cache-dir", str(tmp_path / "cache" / "embeddings")]) == 1
+    assert validate.main(argv + ["--cache-dir", str(tmp_path / "cache")]) == 1
     captured = capsys.readouterr()
     assert "Validation Results" in captured.out and "no skew report" in captured.err and "make run-router" in captured.err
 

