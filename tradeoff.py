@@ -11,7 +11,9 @@ a test file, or K folds with --folds); single models, routing by category alone 
 measured on the same queries. AIQ, cost to match and the quality at the best single
 model's cost summarise each curve (see the README). With a goal (--target-quality and/or
 --target-cost, relative to the best single model), the weight and selector that meet it are
-chosen, the train.py command that reproduces them is printed, and the set is written.
+chosen on a cross-validated curve of the training queries alone, each selector's weight searched
+between the listed ones (frontier.search_weight); the train.py command that reproduces the choice
+is printed, and the set is written.
 """
 
 from __future__ import annotations
@@ -324,11 +326,11 @@ def plot_sweep(sweep: Sweep, path: Path, title: str, chosen: Point | None = None
     front = upper_hull(singles)
     ax.plot([p.cost for p in front], [p.quality for p in front], "--", color="gray", label="single-model frontier (hull)")
     ax.scatter([p.cost for p in singles], [p.quality for p in singles], marker="o", color="tab:gray", zorder=3, label="single models")
-    labelled = {front[0].key: "cheapest on the frontier", front[-1].key: "best on the frontier", sweep.best_single: "best single"}
+    notes = {front[-1].key: "top of the frontier", front[0].key: "cheapest on the frontier"}
+    notes[sweep.best_single] = "best single"  # over a frontier end it may also be
     for p in singles:
-        if p.key in labelled:
-            what = ", ".join(v for k, v in labelled.items() if k == p.key) if p.key != sweep.best_single else "best single"
-            ax.annotate(f"{p.key} ({what})", (p.cost, p.quality), xytext=(6, -12), textcoords="offset points", fontsize=8)
+        if p.key in notes:
+            ax.annotate(f"{p.key} ({notes[p.key]})", (p.cost, p.quality), xytext=(6, -12), textcoords="offset points", fontsize=8)
     colors = {"knn": "tab:red", "kmeans": "tab:orange", "svm": "tab:purple", "oracle": "tab:green", "by_category": "tab:brown"}
     for kind in ["oracle", "by_category"] + list(sweep.weights[0].selectors):  # the selectors drawn last, on top
         points = sorted(sweep.points(kind), key=lambda p: p.key[1])
