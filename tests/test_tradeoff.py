@@ -400,6 +400,9 @@ def test_k_fold_holds_every_query_out_once_and_never_trains_on_it(tmp_path, mini
         (["--folds", "3", "--tune"], "neither"),
         (["--folds", "3", "--holdout", "0.3"], "--holdout splits --data-file itself"),
         (["--test-file", "t.jsonl", "--holdout", "0.3"], "--holdout splits --data-file itself"),
+        (["--tune", "--target-cost", "0.5"], "a goal is chosen at the settings given"),
+        (["--target-cost", "0.5", "--search-tolerance", "0.0001"], "--search-tolerance is a weight step in [0.001, 1)"),
+        (["--target-cost", "0.5", "--goal-folds", "1"], "--goal-folds must be at least 2"),
     ],
 )
 def test_k_fold_refuses_what_it_cannot_do(tmp_path, capsys, extra, message):
