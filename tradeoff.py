@@ -58,6 +58,7 @@ from tuning import describe as describe_params
 DEFAULT_WEIGHTS = (1.0, 0.95, 0.9, 0.85, 0.8, 0.7, 0.5)
 DEFAULT_HOLDOUT = 0.2
 MIN_WEIGHT_TOLERANCE = 0.001  # the search rounds weights to 4 decimals
+FEW_MODELS = 4  # up to this many single models, the plot names each
 UNITS = {"cost": "USD", "latency": "s"}
 
 
@@ -166,7 +167,7 @@ def run_sweep(
         detail = ", ".join(f"{n} {why}" for why, n in excluded.items()) or "none given"
         raise DataError(f"no held-out query can be evaluated ({detail}): the trade-off needs every model's {settings.efficiency}")
     for why, n in excluded.items():
-        log(f"  {n} held-out queries excluded: {why}")
+        log(f"  {n} queries not evaluated: {why}")
     all_train = list(dict.fromkeys(q for train_queries, _ in evaluated for q in train_queries))
     # Training and held-out queries embedded once, for every split, weight and tuning candidate.
     _, embed = embedded_once(embed, list(dict.fromkeys(all_train + queries)))
@@ -321,16 +322,28 @@ def plot_sweep(sweep: Sweep, path: Path, title: str, chosen: Point | None = None
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig, ax = plt.subplots(figsize=(9, 6))
+    fig, ax = plt.subplots(figsize=(11, 6))
     singles = sweep.points("single")
     front = upper_hull(singles)
     ax.plot([p.cost for p in front], [p.quality for p in front], "--", color="gray", label="single-model frontier (hull)")
     ax.scatter([p.cost for p in singles], [p.quality for p in singles], marker="o", color="tab:gray", zorder=3, label="single models")
-    notes = {front[-1].key: "top of the frontier", front[0].key: "cheapest on the frontier"}
-    notes[sweep.best_single] = "best single"  # over a frontier end it may also be
+    # A handful of models can all be named; more crowd each other, and the JSON has them.
+    notes = {p.key: "" for p in singles} if len(singles) <= FEW_MODELS else {}
+    notes.update({front[-1].key: " (top of the frontier)", front[0].key: " (cheapest on the frontier)"})
+    notes[sweep.best_single] = " (best single)"  # over a frontier end it may also be
+    c_min, c_max = sweep.cost_range
+    middle = (c_min * c_max) ** 0.5 if c_min > 0 else (c_min + c_max) / 2  # the middle of a log axis
     for p in singles:
         if p.key in notes:
-            ax.annotate(f"{p.key} ({notes[p.key]})", (p.cost, p.quality), xytext=(6, -12), textcoords="offset points", fontsize=8)
+            right = p.cost > middle  # labels run inwards, so none leaves the axes
+            ax.annotate(
+                f"{p.key}{notes[p.key]}",
+                (p.cost, p.quality),
+                xytext=(-6 if right else 6, -12),
+                textcoords="offset points",
+                ha="right" if right else "left",
+                fontsize=8,
+            )
     colors = {"knn": "tab:red", "kmeans": "tab:orange", "svm": "tab:purple", "oracle": "tab:green", "by_category": "tab:brown"}
     for kind in ["oracle", "by_category"] + list(sweep.weights[0].selectors):  # the selectors drawn last, on top
         points = sorted(sweep.points(kind), key=lambda p: p.key[1])
@@ -368,11 +381,12 @@ def plot_sweep(sweep: Sweep, path: Path, title: str, chosen: Point | None = None
             f"chosen: {kind.upper()} weight {weight:g}\n"
             f"quality {chosen.quality:.3f}, {chosen.cost / ref.cost:.2f}x the best single's {sweep.basis}",
             (chosen.cost, chosen.quality),
-            xytext=(-14, -34),
+            xytext=(-14, -56) if chosen.cost > middle else (14, -56),
             textcoords="offset points",
-            ha="right",
+            ha="right" if chosen.cost > middle else "left",
             fontsize=8,
             fontweight="bold",
+            bbox={"boxstyle": "round", "facecolor": "white", "alpha": 0.85, "linewidth": 0},
             arrowprops={"arrowstyle": "-", "color": "black", "linewidth": 0.6},
         )
     kinds = list(sweep.weights[0].selectors) + ["by_category", "oracle"]
@@ -384,7 +398,7 @@ def plot_sweep(sweep: Sweep, path: Path, title: str, chosen: Point | None = None
     ax.set_xlabel(f"average {sweep.basis} per query ({UNITS[sweep.basis]}, log scale)")
     ax.set_ylabel("average quality")
     ax.grid(alpha=0.3, which="both")
-    ax.legend(fontsize=8, loc="lower right")
+    ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0))  # outside: no point hides behind it
     ax.set_title(title, fontsize=10)
     fig.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -539,7 +553,7 @@ def run(args: argparse.Namespace) -> int:
         path.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
         log(f"Wrote {path}")
     if args.plot:
-        title = f"{Path(args.data_file).name}: {sweep.describe_evaluation()}, {embedder.model_id}"
+        title = f"{Path(args.data_file).name}\nheld-out queries: {sweep.describe_evaluation()}; {embedder.model_id}"
         plot_sweep(sweep, Path(args.plot), title, chosen, goal_bounds(sweep, args.target_quality, args.target_cost) if goal else None)
         log(f"Wrote {args.plot}")
     return status
