@@ -208,6 +208,8 @@ def test_the_goal_is_chosen_without_looking_at_held_out_queries(tmp_path, minilm
         targets.append(json.loads(report.read_text())["target"])
     right, wrong = targets
     assert right["held_out"]["quality"] > wrong["held_out"]["quality"]  # the held-out side did differ
+    # ... so much that the point chosen on the training side misses the goal on one and says so.
+    assert (right["held_out"]["meets_goal"], wrong["held_out"]["meets_goal"]) == (True, False)
     assert right["held_out"]["n_queries"] == wrong["held_out"]["n_queries"] == len(held_out)
     for key in ("curve", "search", "selector", "weight", "quality", "cost", "chosen_on"):
         assert right[key] == wrong[key], key
@@ -244,7 +246,7 @@ def test_the_goal_is_met_on_the_training_side_and_the_written_set_reproduces_its
     assert target["met"] is True and target["quality"] >= 0.95 and target["cost"] <= 0.0007
     assert target["chosen_on"] == "5-fold cross-validation on the 108 training queries"
     held_out = target["held_out"]
-    assert held_out["n_queries"] == result["n_test_queries"] == 46
+    assert held_out["n_queries"] == result["n_test_queries"] == 46 and held_out["meets_goal"] is True
     assert "python train.py" in printed and f"--quality-weight {target['weight']:g}" in target["command"]
     assert (tmp_path / "p.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     # The chooser sent the STEM share to `strong` and the rest to `cheap`: the cost is between.
