@@ -1,4 +1,5 @@
-"""The quality/cost trade-off in numbers: frontiers, AIQ, cost to match, and choosing by a goal.
+"""The quality/cost trade-off in numbers: frontiers, AIQ, cost to match, choosing by a goal, and
+searching a selector's quality weight for the goal's boundary.
 
 A strategy (a selector swept over quality weights, the single models, Oracle) is a set of
 operating points (mean cost per query, mean quality) measured on the same held-out queries.
