@@ -343,6 +343,7 @@ def plot_sweep(sweep: Sweep, path: Path, title: str, chosen: Point | None = None
                 textcoords="offset points",
                 ha="right" if right else "left",
                 fontsize=8,
+                bbox={"boxstyle": "round,pad=0.1", "facecolor": "white", "alpha": 0.7, "linewidth": 0},
             )
     colors = {"knn": "tab:red", "kmeans": "tab:orange", "svm": "tab:purple", "oracle": "tab:green", "by_category": "tab:brown"}
     for kind in ["oracle", "by_category"] + list(sweep.weights[0].selectors):  # the selectors drawn last, on top
@@ -553,7 +554,8 @@ def run(args: argparse.Namespace) -> int:
         path.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
         log(f"Wrote {path}")
     if args.plot:
-        title = f"{Path(args.data_file).name}\nheld-out queries: {sweep.describe_evaluation()}; {embedder.model_id}"
+        files = Path(args.data_file).name + (f", tested on {Path(args.test_file).name}" if args.test_file else "")
+        title = f"{files}\nheld-out queries: {sweep.describe_evaluation()}; {embedder.model_id}"
         plot_sweep(sweep, Path(args.plot), title, chosen, goal_bounds(sweep, args.target_quality, args.target_cost) if goal else None)
         log(f"Wrote {args.plot}")
     return status
