@@ -125,7 +125,7 @@ def choose(points: list[Point], min_quality: float | None = None, max_cost: floa
     return Choice(None, cheapest, f"the cheapest point costs {cheapest.cost:.4g}, above the goal's {max_cost:.4g}")
 
 
-DEFAULT_WEIGHT_TOLERANCE = 0.005  # the grid's step is 0.05: four bisections per bracket
+DEFAULT_WEIGHT_TOLERANCE = 0.002  # five bisections of the grid's 0.05 step
 
 
 def boundary_test(min_quality: float | None = None, max_cost: float | None = None):

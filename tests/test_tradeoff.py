@@ -108,11 +108,11 @@ def hand_args(tmp_path, *extra):
     "goal, grid_choice, tried",
     [
         # Quality >= 0.99 within 0.7 x dear's cost (0.0021): 0.85 is too poor, 0.9 too dear; the cost's
-        # boundary (0.8989) is bracketed by 0.85 and 0.9 and bisected to within 0.005.
-        (["--target-quality", "0.99", "--target-cost", "0.7"], None, [0.875, 0.8875, 0.8938, 0.8969]),
+        # boundary (0.8989) is bracketed by 0.85 and 0.9 and bisected to within 0.002.
+        (["--target-quality", "0.99", "--target-cost", "0.7"], None, [0.875, 0.8875, 0.8938, 0.8969, 0.8984]),
         # Quality >= 0.99 alone: the grid's cheapest is 0.95 (2.5 milli-USD, as 0.9; the first listed); the quality's boundary
         # (0.8696) lies between 0.85 and 0.9, and the middle step is cheaper.
-        (["--target-quality", "0.99"], (0.95, 1.0, 0.0025), [0.875, 0.8625, 0.8688, 0.8719]),
+        (["--target-quality", "0.99"], (0.95, 1.0, 0.0025), [0.875, 0.8625, 0.8688, 0.8719, 0.8703]),
     ],
 )
 def test_the_search_finds_the_operating_point_between_the_grid_weights(tmp_path, minilm_embedder, capsys, goal, grid_choice, tried):
