@@ -375,20 +375,20 @@ def plot_sweep(sweep: Sweep, path: Path, title: str, chosen: Point | None = None
         if max_cost is not None:
             ax.axvline(max_cost, color="black", linestyle=":", linewidth=1, label=None if min_quality is not None else "goal")
     if chosen is not None:
+        # A short label at the point, its figures in the legend, outside the axes: nothing to collide with.
         kind, weight = chosen.key
-        ax.scatter([chosen.cost], [chosen.quality], marker="*", s=260, color=colors.get(kind), edgecolors="black", zorder=5)
-        ref = sweep.reference
+        figures = f"quality {chosen.quality:.3f}, {chosen.cost / sweep.reference.cost:.2f}x the best single's {sweep.basis}"
+        label = f"chosen: {kind.upper()} at weight {weight:g}\n{figures}"
+        ax.scatter([chosen.cost], [chosen.quality], marker="*", s=260, color=colors.get(kind), edgecolors="black", zorder=5, label=label)
         ax.annotate(
-            f"chosen: {kind.upper()} weight {weight:g}\n"
-            f"quality {chosen.quality:.3f}, {chosen.cost / ref.cost:.2f}x the best single's {sweep.basis}",
+            "chosen",
             (chosen.cost, chosen.quality),
-            xytext=(-14, -56) if chosen.cost > middle else (14, -56),
+            xytext=(-8, 8),
             textcoords="offset points",
-            ha="right" if chosen.cost > middle else "left",
+            ha="right",
             fontsize=8,
             fontweight="bold",
-            bbox={"boxstyle": "round", "facecolor": "white", "alpha": 0.85, "linewidth": 0},
-            arrowprops={"arrowstyle": "-", "color": "black", "linewidth": 0.6},
+            bbox={"boxstyle": "round,pad=0.1", "facecolor": "white", "alpha": 0.7, "linewidth": 0},
         )
     kinds = list(sweep.weights[0].selectors) + ["by_category", "oracle"]
     costs = [p.cost for p in singles] + [p.cost for kind in kinds for p in sweep.points(kind)]
