@@ -35,6 +35,7 @@ from data_loader import (
 )
 from llm_benchmark import RetryPolicy
 from router_api import DEFAULT_ROUTER_URL, Classification, ClassifyOutcome, RouterUnavailable, classify_queries, require_router
+from router_profile import RouterConfigError, add_router_config_argument, profile_from_args
 
 
 def read_input(path: Path) -> list[dict]:
@@ -177,6 +178,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--retries", type=int, default=3, help="retries after a failed attempt (default 3)")
     p.add_argument("--backoff", type=float, default=0.5, help="first backoff in seconds, doubled per retry, with jitter")
     p.add_argument("--no-progress", action="store_true")
+    add_router_config_argument(p)
     return p
 
 
@@ -186,6 +188,11 @@ def main(argv: list[str] | None = None) -> int:
         print("error: --batch-size and --concurrency must be at least 1", file=sys.stderr)
         return 2
     policy = RetryPolicy(timeout=args.timeout, retries=args.retries, backoff=args.backoff, max_backoff=10.0)
+    try:
+        profile_from_args(args)  # the router's decisions and candidates, for what follows
+    except RouterConfigError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
     try:
         outcome = categorise_file(
             Path(args.input), Path(args.output), args.vsr_url, args.batch_size, args.concurrency, policy, not args.no_progress

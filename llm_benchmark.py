@@ -5,9 +5,13 @@ benchmark.py is the command line over `run_benchmark`. The policy, stated once:
 - each attempt has `timeout` seconds; connection errors, timeouts, dropped connections, malformed
   JSON, 429 and 5xx are retried up to `retries` times with exponential backoff and full jitter
   (base `backoff` seconds, capped at `max_backoff`), and a Retry-After header is honoured;
-  any other 4xx is final;
-- a pair that still fails is written with `error` and `performance: null`, and is retried by the
-  next run of the same command; a pair that succeeded is never re-sent.
+  any other 4xx is final; an error object in a 200 reply is handled like its own status;
+- a pair that still fails is written with `error`, `failure` (whose failure it is:
+  data_loader.failure_kind) and `performance: null`, and is retried by the next run of the same
+  command; a pair that succeeded is never re-sent; an answer the judge could not grade is
+  judged again, the model not asked;
+- only the final answer is scored (scoring.read_reply): the reasoning trace is kept apart, and
+  `finish_reason` is recorded on every line.
 """
 
 from __future__ import annotations
@@ -26,8 +30,9 @@ from pathlib import Path
 import certifi
 import yaml
 
-from data_loader import DataError, bad_lines_message, iter_jsonl_lines, parse_query_line
-from scoring import canonical_metric, score
+from data_loader import DataError, bad_lines_message, failure_kind, iter_jsonl_lines, parse_query_line
+from judge import judge_messages, parse_rating, rating_to_score
+from scoring import Reply, canonical_metric, read_reply, score
 
 DEFAULT_ENDPOINT = "http://localhost:8000/v1"
 POOL_SHARD = 8
@@ -42,7 +47,21 @@ MODEL_FIELDS = (
     "cost",
     "attempts",
     "total_tokens",
+    "finish_reason",
+    "reasoning",
+    "reasoning_chars",
+    "reasoning_tokens",
+    "answer_status",
+    "failure",
+    "judge_model",
+    "judge_rating",
+    "judge_error",
+    "judge_verdict",
+    "judge_prompt_tokens",
+    "judge_completion_tokens",
+    "judge_cost",
 )
+REASONING_CAP = 16_000  # characters of a reasoning trace kept in the output: its end, where it concludes
 
 
 class ConfigError(ValueError):
@@ -126,6 +145,45 @@ _MODEL_KEYS = {
 }
 
 
+def _model_config(raw, where: str) -> ModelConfig:
+    """One `models:` entry (or the `judge:` entry) of models.yaml, checked and ${VAR}-expanded."""
+    if not isinstance(raw, dict) or not isinstance(raw.get("name"), str):
+        raise ConfigError(f"{where}: each model needs a 'name' string")
+    unknown = set(raw) - _MODEL_KEYS
+    if unknown:
+        raise ConfigError(f"{where} ({raw['name']}): unknown field(s) {', '.join(sorted(unknown))}")
+    raw = expand_env(raw, f"{where} ({raw['name']})")
+    headers = raw.get("headers") or {}
+    if not isinstance(headers, dict):
+        raise ConfigError(f"{where}: 'headers' must be a mapping")
+    try:
+        return ModelConfig(
+            name=raw["name"],
+            endpoint=str(raw.get("endpoint") or DEFAULT_ENDPOINT),
+            api_key=raw.get("api_key") or None,
+            headers={str(k): str(v) for k, v in headers.items()},
+            max_tokens=None if raw.get("max_tokens") is None else int(raw["max_tokens"]),
+            temperature=None if raw.get("temperature") is None else float(raw["temperature"]),
+            api_model=raw.get("model"),
+            price_input_per_million=None if raw.get("price_input_per_million") is None else float(raw["price_input_per_million"]),
+            price_output_per_million=None if raw.get("price_output_per_million") is None else float(raw["price_output_per_million"]),
+        )
+    except (TypeError, ValueError) as exc:
+        raise ConfigError(f"{where} ({raw['name']}): {exc}") from None
+
+
+def load_judge_config(path: str | Path) -> ModelConfig | None:
+    """The `judge:` entry of models.yaml (the same fields as a model), or None when there is none."""
+    path = Path(path)
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError):
+        return None  # load_model_config reads the same file first and says what is wrong with it
+    if not isinstance(data, dict) or data.get("judge") is None:
+        return None
+    return _model_config(data["judge"], f"{path}: judge")
+
+
 def load_model_config(path: str | Path) -> list[ModelConfig]:
     path = Path(path)
     try:
@@ -136,36 +194,7 @@ def load_model_config(path: str | Path) -> list[ModelConfig]:
         raise ConfigError(f"{path}: invalid YAML ({exc})") from None
     if not isinstance(data, dict) or not isinstance(data.get("models"), list) or not data["models"]:
         raise ConfigError(f"{path}: expected a top-level 'models:' list")
-    models = []
-    for i, raw in enumerate(data["models"]):
-        where = f"{path}: models[{i}]"
-        if not isinstance(raw, dict) or not isinstance(raw.get("name"), str):
-            raise ConfigError(f"{where}: each model needs a 'name' string")
-        unknown = set(raw) - _MODEL_KEYS
-        if unknown:
-            raise ConfigError(f"{where} ({raw['name']}): unknown field(s) {', '.join(sorted(unknown))}")
-        raw = expand_env(raw, f"{where} ({raw['name']})")
-        headers = raw.get("headers") or {}
-        if not isinstance(headers, dict):
-            raise ConfigError(f"{where}: 'headers' must be a mapping")
-        try:
-            models.append(
-                ModelConfig(
-                    name=raw["name"],
-                    endpoint=str(raw.get("endpoint") or DEFAULT_ENDPOINT),
-                    api_key=raw.get("api_key") or None,
-                    headers={str(k): str(v) for k, v in headers.items()},
-                    max_tokens=None if raw.get("max_tokens") is None else int(raw["max_tokens"]),
-                    temperature=None if raw.get("temperature") is None else float(raw["temperature"]),
-                    api_model=raw.get("model"),
-                    price_input_per_million=None if raw.get("price_input_per_million") is None else float(raw["price_input_per_million"]),
-                    price_output_per_million=None
-                    if raw.get("price_output_per_million") is None
-                    else float(raw["price_output_per_million"]),
-                )
-            )
-        except (TypeError, ValueError) as exc:
-            raise ConfigError(f"{where} ({raw['name']}): {exc}") from None
+    models = [_model_config(raw, f"{path}: models[{i}]") for i, raw in enumerate(data["models"])]
     names = [m.name for m in models]
     if len(set(names)) != len(names):
         raise ConfigError(f"{path}: duplicate model names")
@@ -305,6 +334,60 @@ def token_count(value) -> int | None:
     return value if isinstance(value, int) and 0 <= value < 10**12 else None
 
 
+class ErrorReply(Exception):
+    """An error object in a 200 reply (`{"object": "error", ...}` from vLLM, `{"error": {...}}`
+    from OpenAI-style gateways): handled like the same body under its own HTTP status."""
+
+    # Error types without a numeric code, by the status their APIs send them with.
+    STATUS_BY_TYPE = {
+        "badrequesterror": 400,
+        "invalid_request_error": 400,
+        "authenticationerror": 401,
+        "authentication_error": 401,
+        "permissiondeniederror": 403,
+        "permission_error": 403,
+        "notfounderror": 404,
+        "not_found_error": 404,
+        "model_not_found": 404,
+        "ratelimiterror": 429,
+        "rate_limit_error": 429,
+        "rate_limit_exceeded": 429,
+        "insufficient_quota": 429,
+        "internalservererror": 500,
+        "server_error": 500,
+        "api_error": 500,
+        "overloaded_error": 503,
+        "serviceunavailableerror": 503,
+        "timeout": 504,
+    }
+
+    def __init__(self, body: dict):
+        inner = body.get("error") if isinstance(body.get("error"), dict) else body
+        message = inner.get("message") if isinstance(inner.get("message"), str) else None
+        if message is None and isinstance(body.get("error"), str):
+            message = body["error"]
+        self.message = (message or json.dumps(body)[:200])[:300]
+        self.status = None
+        for key in ("code", "status", "status_code"):
+            code = inner.get(key)
+            if isinstance(code, str) and code.isdigit():
+                code = int(code)
+            if isinstance(code, int) and not isinstance(code, bool) and 400 <= code <= 599:
+                self.status = code
+                break
+        if self.status is None:
+            for key in ("type", "code"):
+                kind = inner.get(key)
+                if isinstance(kind, str) and kind.lower() in self.STATUS_BY_TYPE:
+                    self.status = self.STATUS_BY_TYPE[kind.lower()]
+                    break
+        super().__init__(self.message)
+
+    @staticmethod
+    def present(body) -> bool:
+        return isinstance(body, dict) and (body.get("object") == "error" or ("error" in body and body["error"] and not body.get("choices")))
+
+
 class RetryableError(Exception):
     def __init__(self, message: str, retry_after: float | None = None):
         super().__init__(message)
@@ -319,6 +402,9 @@ class CallResult:
     prompt_tokens: int | None = None
     completion_tokens: int | None = None
     error: str | None = None
+    reasoning: str | None = None  # the server's reasoning field (reasoning_content / reasoning), or thinking parts
+    finish_reason: str | None = None
+    reasoning_tokens: int | None = None
 
 
 @dataclass
@@ -333,7 +419,9 @@ class PostResult:
 async def post_json(client, url: str, payload: bytes, headers: dict, policy: RetryPolicy, parse, redact=None) -> PostResult:
     """POST `payload` until `parse(decoded JSON body)` succeeds, under `policy` (see the module
     docstring). `parse` raising ValueError, KeyError, IndexError, TypeError or AttributeError means
-    a malformed answer, retried like a 5xx. Errors are passed through `redact` before anyone sees them."""
+    a malformed answer, retried like a 5xx. An error object in a 200 reply is handled like its
+    body under its own status (`ErrorReply`): 429/5xx retried, anything else final, the server's
+    message kept. Errors are passed through `redact` before anyone sees them."""
     import httpx
 
     redact = redact or (lambda text: text)
@@ -350,7 +438,17 @@ async def post_json(client, url: str, payload: bytes, headers: dict, policy: Ret
                 body = response.content[:200].decode("utf-8", "replace")
                 return PostResult(None, None, attempt, redact(f"HTTP {response.status_code}: {body}"), response.status_code)
             try:
-                value = parse(json.loads(response.content))
+                body = json.loads(response.content)
+                if ErrorReply.present(body):
+                    raise ErrorReply(body)
+                value = parse(body)
+            except ErrorReply as exc:
+                # An unknown status is final: retrying a "model does not exist" costs four requests.
+                status = exc.status or 400
+                message = f"error object in a {response.status_code} reply (HTTP {status}): {exc.message}"
+                if status == 429 or status >= 500:
+                    raise RetryableError(message) from None
+                return PostResult(None, None, attempt, redact(message), status)
             except (ValueError, KeyError, IndexError, TypeError, AttributeError) as exc:
                 raise RetryableError(f"malformed response ({type(exc).__name__})") from None
             return PostResult(value, elapsed, attempt)
@@ -365,14 +463,56 @@ async def post_json(client, url: str, payload: bytes, headers: dict, policy: Ret
     return PostResult(None, None, attempt, redact(f"gave up after {attempt} attempts: {last_error}"))
 
 
+_REASONING_FIELDS = ("reasoning_content", "reasoning", "thinking")  # DeepSeek / SGLang, vLLM / OpenRouter / Ollama, others
+_REASONING_PART_TYPES = {"thinking", "reasoning", "reasoning_content"}  # Magistral-style content parts
+
+
+def _reasoning_text(value) -> str | None:
+    if isinstance(value, list):  # parts, possibly nested: [{"type": "text", "text": ...}]
+        return "".join(_reasoning_text(v) or "" for v in value) or None
+    if isinstance(value, dict):
+        for key in ("text", "thinking", "reasoning", "content"):
+            if key in value:
+                return _reasoning_text(value[key])
+        return None
+    return answer_text(value)
+
+
 def _parse_chat_completion(data) -> CallResult:
+    """One chat completion. A choice without `message` (a model that spent its budget reasoning)
+    is an answered, empty reply with its token counts, not a malformed one."""
     choice = data["choices"][0]
-    text = answer_text(choice["message"].get("content"))
+    if not isinstance(choice, dict):
+        raise TypeError("choice is not an object")
+    message = choice.get("message")
+    message = message if isinstance(message, dict) else {}
+    content = message.get("content")
+    # The first field present: servers that send two (vLLM's reasoning_content beside reasoning) send the same text.
+    reasoning = [_reasoning_text(message[key]) for key in _REASONING_FIELDS if message.get(key)][:1]
+    if isinstance(content, list):
+        thinking = [p for p in content if isinstance(p, dict) and p.get("type") in _REASONING_PART_TYPES]
+        reasoning += [_reasoning_text(p) for p in thinking]
+        content = [p for p in content if not (isinstance(p, dict) and p.get("type") in _REASONING_PART_TYPES)]
+    text = answer_text(content)
     if text is None:
         text = answer_text(choice.get("text")) or ""
+    finish = choice.get("finish_reason")
     usage = data.get("usage")
     usage = usage if isinstance(usage, dict) else {}
-    return CallResult(text, None, 0, token_count(usage.get("prompt_tokens")), token_count(usage.get("completion_tokens")))
+    details = usage.get("completion_tokens_details")
+    reasoning_tokens = token_count(details.get("reasoning_tokens")) if isinstance(details, dict) else None
+    if reasoning_tokens is None:
+        reasoning_tokens = token_count(usage.get("reasoning_tokens"))
+    return CallResult(
+        text,
+        None,
+        0,
+        token_count(usage.get("prompt_tokens")),
+        token_count(usage.get("completion_tokens")),
+        reasoning="\n\n".join(r for r in reasoning if r) or None,
+        finish_reason=finish[:40] if isinstance(finish, str) else None,
+        reasoning_tokens=reasoning_tokens,
+    )
 
 
 async def call_model(
@@ -407,6 +547,7 @@ class ResumeState:
     bad_lines: list[int] = field(default_factory=list)  # line numbers left in place, not counted as done
     torn_line: int | None = None  # a cut-off last line, moved to the side file
     side_file: Path | None = None
+    rejudge: dict[tuple[str, str], dict] = field(default_factory=dict)  # answered, but the judge failed: judge again only
 
 
 def read_completed(output: Path) -> ResumeState:
@@ -445,8 +586,11 @@ def read_completed(output: Path) -> ResumeState:
             state.bad_lines.append(line_number)
         elif obj.get("error"):
             state.failed += 1
+        elif obj.get("judge_error"):
+            state.rejudge[(obj["query"], obj["model_name"])] = obj
         else:
             state.done.add((obj["query"], obj["model_name"]))
+            state.rejudge.pop((obj["query"], obj["model_name"]), None)
     return state
 
 
@@ -460,6 +604,7 @@ class BenchmarkSettings:
     progress: bool = True
     code_timeout: float = 10.0
     unsafe_code: bool = False  # run code answers unisolated (only when bubblewrap cannot run)
+    judge: ModelConfig | None = None  # the LLM judge of `metric: judge` queries (judge.py)
 
 
 @dataclass
@@ -472,6 +617,12 @@ class ModelSummary:
     attempts: int = 0
     cost: float = 0.0
     has_cost: bool = False
+    truncated: int = 0  # answers cut at the token budget (finish_reason "length")
+    from_reasoning: int = 0  # empty answers scored from their finished trace (the README's rule)
+    no_final_answer: int = 0  # traces that never reached an answer, scored 0
+    failures_counted: int = 0  # failed calls that count as quality 0 (data_loader.failure_kind "model")
+    judge_failed: int = 0  # answers the judge could not grade (unscored until judged again)
+    judge_cost: float = 0.0  # what judging this model's answers cost: the judge's, not the model's
 
 
 def _cost(model: ModelConfig, result: CallResult) -> float | None:
@@ -488,15 +639,30 @@ async def _call_now(fn, *args):
     return fn(*args)
 
 
-def output_record(q: Query, m: ModelConfig, result: CallResult, quality: float | None) -> dict:
+def output_record(q: Query, m: ModelConfig, result: CallResult, quality: float | None, reply: Reply | None = None) -> dict:
     """One output line: the pair, the answer and its score (or the error), tokens, cost, and the
-    query's own fields passed through. A failure has `error` and `performance: null`, never 0."""
+    query's own fields passed through. A failure has `error`, `failure` ("model": counted as
+    quality 0 in training, "setup": no outcome; data_loader.failure_kind) and `performance: null`.
+
+    An answer's `response` is its final answer, with any reasoning trace moved to `reasoning`
+    (its last REASONING_CAP characters; `reasoning_chars` is the full length); `answer_status`
+    says how it was read (scoring.Reply) and `finish_reason` is the server's ("length": cut off
+    at the token budget, scored as it stands)."""
     record = {"query": q.query, "model_name": m.name, "response": result.response}
     if result.error is None:
         record["performance"] = quality
         record["response_time"] = round(result.seconds, 6)
+        record["finish_reason"] = result.finish_reason
+        if reply is not None:
+            record["response"] = reply.final
+            record["answer_status"] = reply.status
+            if reply.trace:
+                record["reasoning"] = reply.trace[-REASONING_CAP:]
+                record["reasoning_chars"] = len(reply.trace)
+        if result.reasoning_tokens is not None:
+            record["reasoning_tokens"] = result.reasoning_tokens
     else:
-        record.update(performance=None, response_time=None, error=result.error)
+        record.update(performance=None, response_time=None, error=result.error, failure=failure_kind(result.error))
     record.update(attempts=result.attempts, prompt_tokens=result.prompt_tokens, completion_tokens=result.completion_tokens)
     cost = _cost(m, result)
     if cost is not None:
@@ -517,21 +683,81 @@ def record_line(record: dict) -> str:
     return line + "\n"
 
 
+JUDGE_FIELDS = (
+    "judge_model",
+    "judge_rating",
+    "judge_error",
+    "judge_verdict",
+    "judge_prompt_tokens",
+    "judge_completion_tokens",
+    "judge_cost",
+)
+JUDGE_VERDICT_CAP = 4000  # characters of the judge's reply kept in the output
+
+
+async def judge_answer(client, judge: ModelConfig, q: Query, answer: str, policy: RetryPolicy, redact) -> tuple[float | None, dict]:
+    """(score in [0, 1] or None on a judge failure, the judge_* fields of the output line).
+
+    The judge's tokens and cost are its own fields, never added to the answering model's. A failed
+    call or a reply without a valid `[[rating]]` sets `judge_error`: the pair stays unscored and the
+    next run of the same command asks the judge again (not the model)."""
+    truth = q.fields.get("ground_truth")
+    reference = None if truth is None else truth if isinstance(truth, str) else json.dumps(truth, ensure_ascii=False)
+    headers = {"Content-Type": "application/json", **judge.headers}
+    if judge.api_key:
+        headers.setdefault("Authorization", f"Bearer {judge.api_key}")
+    messages = judge_messages(q.query, answer, reference)
+    body = {
+        "model": judge.api_model or judge.name,
+        "messages": messages,
+        "max_tokens": judge.max_tokens or 2048,
+        "temperature": judge.temperature if judge.temperature is not None else 0.0,
+    }
+    url = judge.endpoint.rstrip("/") + "/chat/completions"
+    posted = await post_json(client, url, json.dumps(body).encode(), headers, policy, _parse_chat_completion, redact)
+    fields: dict = {"judge_model": judge.name}
+    if posted.error is not None:
+        fields["judge_error"] = posted.error
+        return None, fields
+    result = posted.value
+    verdict = read_reply(result.response, result.reasoning, result.finish_reason).final  # a reasoning judge's trace is not its verdict
+    fields.update(judge_verdict=redact(verdict[-JUDGE_VERDICT_CAP:]), judge_prompt_tokens=result.prompt_tokens)
+    fields["judge_completion_tokens"] = result.completion_tokens
+    cost = _cost(judge, result)
+    if cost is not None:
+        fields["judge_cost"] = cost
+    rating = parse_rating(verdict, quoted_from=messages[-1]["content"])  # nothing copied from the prompt counts
+    if rating is None:
+        fields["judge_error"] = "no verdict in the judge's reply: expected one [[rating]] from 1 to 10"
+        return None, fields
+    fields["judge_rating"] = rating
+    return rating_to_score(rating), fields
+
+
 async def _run(queries: list[Query], models: list[ModelConfig], output: Path, settings: BenchmarkSettings, log) -> None:
     import httpx
 
-    check_header_values(models)
-    redact = Redactor(s for m in models for s in m.secrets())
+    check_header_values(models + ([settings.judge] if settings.judge else []))
+    redact = Redactor(s for m in models + ([settings.judge] if settings.judge else []) for s in m.secrets())
     resume = read_completed(output)
     if resume.torn_line is not None:
         log(f"warning: {output}, line {resume.torn_line}: cut off mid-write (a killed run); moved to {resume.side_file}, pair asked again")
     if resume.bad_lines:
         shown = ", ".join(map(str, resume.bad_lines[:10])) + (" ..." if len(resume.bad_lines) > 10 else "")
         log(f"warning: {output}: {len(resume.bad_lines)} line(s) are not output records (lines {shown}): left in place, pairs asked again")
-    jobs = [(q, m) for q in queries for m in models if (q.query, m.name) not in resume.done]
+    has_judge = any(canonical_metric(q.fields.get("metric")) == "judge" for q in queries)
+    if has_judge and settings.judge is None:
+        raise ConfigError(
+            "queries use metric 'judge' but no judge is configured: "
+            "give --judge-model (and --judge-endpoint) or a judge: entry in models.yaml"
+        )
+    jobs = [(q, m, resume.rejudge.get((q.query, m.name))) for q in queries for m in models if (q.query, m.name) not in resume.done]
     skipped = len(queries) * len(models) - len(jobs)
-    if skipped or resume.failed:
-        log(f"Resuming {output}: {skipped} pairs already done, {resume.failed} earlier failures to retry")
+    rejudged = sum(1 for job in jobs if job[2] is not None)
+    if skipped or resume.failed or rejudged:
+        log(
+            f"Resuming {output}: {skipped} pairs already done, {resume.failed} earlier failures to retry, {rejudged} answers to judge again"
+        )
     if not jobs:
         return
     # One connection pool per endpoint, split into shards of at most POOL_SHARD connections:
@@ -545,7 +771,7 @@ async def _run(queries: list[Query], models: list[ModelConfig], output: Path, se
     # ~50 ms each, which is startup time a short run feels.
     tls = ssl.create_default_context(cafile=certifi.where())
     clients: dict[str, list] = {}
-    for m in models:
+    for m in models + ([settings.judge] if settings.judge is not None and has_judge else []):
         if m.endpoint not in clients:
             clients[m.endpoint] = [httpx.AsyncClient(limits=limits, timeout=settings.policy.timeout, verify=tls) for _ in range(n_shards)]
     queue: asyncio.Queue = asyncio.Queue()
@@ -563,9 +789,25 @@ async def _run(queries: list[Query], models: list[ModelConfig], output: Path, se
         async def worker(index: int):
             while True:
                 try:
-                    q, m = queue.get_nowait()
+                    q, m, earlier = queue.get_nowait()
                 except asyncio.QueueEmpty:
                     return
+                if earlier is not None:  # answered before, the judge failed: judge again, the model is not asked
+                    quality, fields = await judge_answer(
+                        clients[settings.judge.endpoint][index % n_shards],
+                        settings.judge,
+                        q,
+                        earlier.get("response") or "",
+                        settings.policy,
+                        redact,
+                    )
+                    record = {k: v for k, v in earlier.items() if k not in JUDGE_FIELDS}
+                    record.update(performance=quality, **fields)
+                    sink.write(record_line(record))
+                    sink.flush()
+                    if bar is not None:
+                        bar.update(1)
+                    continue
                 max_tokens = settings.max_tokens if settings.max_tokens is not None else (m.max_tokens or 1024)
                 temperature = (
                     settings.temperature if settings.temperature is not None else (m.temperature if m.temperature is not None else 0.0)
@@ -579,18 +821,34 @@ async def _run(queries: list[Query], models: list[ModelConfig], output: Path, se
                     settings.policy,
                     redact,
                 )
-                quality = None
+                quality, reply = None, None
                 truth, metric = q.fields.get("ground_truth"), q.fields.get("metric")
-                if result.error is None and truth is not None:
+                if result.error is None:
+                    reply = read_reply(result.response, result.reasoning, result.finish_reason)
+                judge_fields: dict = {}
+                if reply is not None and canonical_metric(metric) == "judge":
+                    if reply.scored_text:  # a reference is optional: the judge grades open questions without one
+                        quality, judge_fields = await judge_answer(
+                            clients[settings.judge.endpoint][index % n_shards],
+                            settings.judge,
+                            q,
+                            reply.scored_text,
+                            settings.policy,
+                            redact,
+                        )
+                    else:
+                        quality = 0.0  # no final answer to grade
+                elif reply is not None and truth is not None:
                     # Code runs in a subprocess that may take seconds: off the event loop.
                     scorer = asyncio.to_thread if canonical_metric(metric) == "code" else _call_now
                     try:
                         quality = await scorer(
-                            score, result.response, truth, metric, q.fields.get("choices"), settings.code_timeout, settings.unsafe_code
+                            score, reply.scored_text, truth, metric, q.fields.get("choices"), settings.code_timeout, settings.unsafe_code
                         )
                     except Exception as exc:  # an answer no scorer foresaw: that pair's error, not the run's end
                         result.error = redact(f"scoring failed: {type(exc).__name__}: {exc}")[:500]
-                record = output_record(q, m, result, quality)
+                record = output_record(q, m, result, quality, reply)
+                record.update(judge_fields)
                 sink.write(record_line(record))
                 sink.flush()  # line by line: a crash or Ctrl-C loses nothing already answered
                 if bar is not None:
@@ -631,7 +889,13 @@ def summarise_output(output: str | Path, model_names: list[str]) -> dict[str, "M
         s.attempts += int(obj.get("attempts") or 0)
         if obj.get("error"):
             s.errors += 1
+            s.failures_counted += (obj.get("failure") or failure_kind(obj["error"])) == "model"
             continue
+        s.judge_failed += bool(obj.get("judge_error"))
+        s.judge_cost += float(obj.get("judge_cost") or 0.0)
+        s.truncated += obj.get("finish_reason") == "length"
+        s.from_reasoning += obj.get("answer_status") == "from_reasoning"
+        s.no_final_answer += obj.get("answer_status") == "no_final_answer"
         s.times.append(float(obj["response_time"]))
         if obj.get("performance") is None:
             s.unscored += 1
@@ -654,4 +918,22 @@ def format_summary(summaries: dict[str, ModelSummary]) -> str:
         p95 = f"{np.percentile(s.times, 95):.2f}s" if s.times else "n/a"
         cost = f"{s.cost:.4f}" if s.has_cost else "n/a"
         lines.append(f"{name:<{width}}{s.count:>7}{quality:>9}{mean_t:>11}{p95:>10}{s.errors:>8}{s.unscored:>10}{cost:>11}")
+    for name, s in summaries.items():
+        if s.truncated:
+            lines.append(
+                f"{name}: {s.truncated} answers cut at the token budget (finish_reason length), scored as they stand: raise --max-tokens"
+            )
+        if s.from_reasoning:
+            lines.append(f"{name}: {s.from_reasoning} empty answers scored from the last paragraph of their finished reasoning")
+        if s.no_final_answer:
+            lines.append(f"{name}: {s.no_final_answer} replies whose reasoning never reached an answer (scored 0)")
+        if s.judge_failed:
+            lines.append(f"{name}: {s.judge_failed} answers the judge could not grade (judge_error, unscored): run again to judge them")
+        if s.judge_cost:
+            lines.append(f"{name}: judging its answers cost {s.judge_cost:.4f} USD (the judge's tokens, not counted in Cost USD)")
+        if s.errors:
+            lines.append(
+                f"{name}: {s.errors} failed calls: {s.failures_counted} count against the model in training (quality 0), "
+                f"{s.errors - s.failures_counted} are ours to fix (no outcome)"
+            )
     return "\n".join(lines)

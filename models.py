@@ -143,58 +143,151 @@ class Selection:
 # KNN
 
 
-def _neighbourhood_labels(ts: TrainingSet, size: int) -> tuple[list[str], np.ndarray]:
-    """Per training query: the model with the best mean objective over its `size` nearest training
-    queries (itself included), and that model's mean quality there.
+def _nearest_training_queries(ts: TrainingSet, points: np.ndarray, size: int) -> np.ndarray:
+    """len(points) x size indices of the `size` training queries nearest to each point (Euclidean,
+    in no particular order within a point's set), computed in blocks of 512 points."""
+    x = ts.features
+    sq = np.einsum("ij,ij->i", x, x)
+    near = np.empty((len(points), size), dtype=np.int64)
+    for start in range(0, len(points), 512):
+        block = points[start : start + 512]
+        d2 = np.einsum("ij,ij->i", block, block)[:, None] + sq[None, :] - 2.0 * block @ x.T
+        near[start : start + len(block)] = np.argpartition(d2, size - 1, axis=1)[:, :size]
+    return near
+
+
+def _neighbourhood_labels(ts: TrainingSet, size: int, points: np.ndarray | None = None) -> tuple[list[str], np.ndarray]:
+    """Per training query (or per row of `points`): the model with the best mean objective over its
+    `size` nearest training queries (a training query counts itself), and that model's mean
+    quality there.
 
     size 1 is the query's own best model. Larger sizes denoise the labels: on real data most
     outcomes are 0/1 and one query's winner is often luck, while the neighbourhood's is a trend.
     """
-    n = len(ts.best)
-    rank = {m: i for i, m in enumerate(ts.models)}
-    if size <= 1:
-        cols = np.array([rank[b] for b in ts.best])
-        return list(ts.best), ts.quality[np.arange(n), cols]
-    size = min(size, n)
-    x = ts.features
-    sq = np.einsum("ij,ij->i", x, x)
-    labels, quality = [], np.empty(n)
-    for start in range(0, n, 512):
-        block = slice(start, min(start + 512, n))
-        d2 = sq[block, None] + sq[None, :] - 2.0 * x[block] @ x.T
-        near = np.argpartition(d2, size - 1, axis=1)[:, :size]  # block x size neighbour indices
-        best = np.argmax(mean_over_rows(ts.scores[near]), axis=1)  # first maximum: models are rank-ordered
-        labels.extend(ts.models[j] for j in best)
-        quality[block] = mean_over_rows(ts.quality[near])[np.arange(len(best)), best]
+    labels, quality, _ = _neighbourhood_outcomes(ts, size, points)
     return labels, quality
 
 
-def train_knn(ts: TrainingSet, k: int = 5, smoothing: int = 30, **_) -> TrainedSelector:
+def _neighbourhood_outcomes(ts: TrainingSet, size: int, points: np.ndarray | None = None) -> tuple[list[str], np.ndarray, np.ndarray]:
+    """`_neighbourhood_labels` plus the chosen model's mean latency over the neighbourhood (seconds,
+    NaN where no neighbour records one)."""
+    n = len(ts.best)
+    rank = {m: i for i, m in enumerate(ts.models)}
+    if size <= 1 and points is None:
+        cols = np.array([rank[b] for b in ts.best])
+        return list(ts.best), ts.quality[np.arange(n), cols], ts.latency[np.arange(n), cols]
+    near = _nearest_training_queries(ts, ts.features if points is None else np.asarray(points, dtype=np.float64), min(max(size, 1), n))
+    best = np.argmax(mean_over_rows(ts.scores[near]), axis=1)  # first maximum: models are rank-ordered
+    picked = np.arange(len(best))
+    quality = mean_over_rows(ts.quality[near])[picked, best]
+    latency = ts.latency[near][picked, :, best]  # points x size: the chosen model's latency per neighbour
+    known = ~np.isnan(latency)
+    mean_latency = np.where(known.any(axis=1), np.nansum(latency, axis=1) / np.maximum(known.sum(axis=1), 1), np.nan)
+    return [ts.models[j] for j in best], quality, mean_latency
+
+
+def _category_groups(features: np.ndarray) -> list[np.ndarray]:
+    """Row indices per distinct category one-hot (the last len(CATEGORIES) columns), in first-seen order."""
+    _, first, inverse = np.unique(features[:, -len(CATEGORIES) :], axis=0, return_index=True, return_inverse=True)
+    inverse = np.asarray(inverse).ravel()
+    return [np.flatnonzero(inverse == g) for g in np.argsort(first)]
+
+
+def _share_rows(sizes: list[int], budget: int) -> list[int]:
+    """Rows per group: proportional to the group's size (largest remainders), at least one per
+    group, never more than the group has, and `budget` in all (sum(sizes) > budget >= len(sizes))."""
+    total = sum(sizes)
+    shares = [budget * s / total for s in sizes]
+    rows = [min(s, max(1, int(math.floor(x)))) for s, x in zip(sizes, shares)]
+    while sum(rows) > budget:  # the "at least one" floors can overshoot: take from the largest
+        rows[int(np.argmax(rows))] -= 1
+    while sum(rows) < budget:
+        room = [i for i in range(len(sizes)) if rows[i] < sizes[i]]
+        rows[max(room, key=lambda i: (shares[i] - rows[i], -i))] += 1
+    return rows
+
+
+def knn_prototypes(ts: TrainingSet, max_rows: int, seed: int = 42) -> np.ndarray:
+    """At most `max_rows` points that stand for the training queries: per category (so each point
+    keeps an exact one-hot, the part of the distance that separates categories), k-means centres of
+    that category's queries, as many as its share of `max_rows` (at least one). A centre's
+    embedding part is rescaled to its members' mean norm, so it lies where queries lie (the
+    mean of unit vectors is shorter than they are). A category with no more queries than its share
+    keeps them as they are. Shape: rows x d, rows <= max_rows.
+
+    With fewer rows than categories, the queries are clustered all together instead.
+    """
+    from sklearn.cluster import KMeans
+
+    x = ts.features
+    groups = _category_groups(x)
+    by_category = max_rows >= len(groups)
+    if not by_category:
+        groups = [np.arange(len(x))]
+    width = x.shape[1] - len(CATEGORIES)
+    points = []
+    for members, rows in zip(groups, _share_rows([len(g) for g in groups], max_rows)):
+        group = x[members]
+        distinct = len(np.unique(group, axis=0))
+        if len(group) <= rows or distinct <= rows:
+            points.append(np.unique(group, axis=0) if distinct < len(group) else group)
+            continue
+        km = KMeans(n_clusters=rows, n_init=1, random_state=seed).fit(group)
+        centres = km.cluster_centers_.copy()
+        for c in range(rows):
+            norms = np.linalg.norm(group[km.labels_ == c, :width], axis=1)
+            length = np.linalg.norm(centres[c, :width])
+            if len(norms) and length > 1e-12:
+                centres[c, :width] *= norms.mean() / length
+        points.append(centres)
+    return np.vstack(points)
+
+
+def train_knn(ts: TrainingSet, k: int = 5, smoothing: int = 30, max_rows: int = 0, seed: int = 42, **_) -> TrainedSelector:
     """One row per training query, so the runtime's quality-weighted vote among the k nearest
     queries picks well. A row is labelled with the best model of its neighbourhood (`smoothing`
     nearest training queries; 1 = the query's own best model) and carries that model's quality
     there and its latency on the query.
+
+    `max_rows` > 0 bounds the rows, because the runtime builds a Ball Tree over every row on every
+    request (router-artifacts.md, "Cost per request"): a set with more training queries than that
+    writes `knn_prototypes` instead, each labelled with the best model of its
+    max(smoothing, queries / max_rows) nearest training queries and carrying that model's mean
+    quality and latency there. A set with no more queries than `max_rows` is written exactly as
+    without a budget.
 
     Exact vote ties are arbitrary at run time, so each row's quality is nudged by less than 1e-6
     in favour of better-ranked models: a tie then goes to the model that is better overall.
     """
     if k < 1:
         raise TrainingError(f"--knn-k must be at least 1, got {k}")
+    if max_rows < 0:
+        raise TrainingError(f"--knn-max-rows must be 0 (no budget) or a positive number of rows, got {max_rows}")
     rank = {m: i for i, m in enumerate(ts.models)}
     n_models = len(ts.models)
-    labels, label_quality = _neighbourhood_labels(ts, smoothing)
-    qualities, latencies = [], []
+    notes = []
+    n = len(ts.best)
+    if max_rows and n > max_rows:
+        points = knn_prototypes(ts, max_rows, seed)
+        size = max(smoothing, int(math.ceil(n / len(points))))
+        labels, label_quality, label_latency = _neighbourhood_outcomes(ts, size, points)
+        latencies = list(label_latency)
+        notes.append(f"knn: {n} training queries written as {len(points)} prototype rows (--knn-max-rows {max_rows})")
+    else:
+        points = ts.features
+        labels, label_quality = _neighbourhood_labels(ts, smoothing)
+        latencies = [ts.latency[i, rank[label]] for i, label in enumerate(labels)]
+    qualities = []
     for i, label in enumerate(labels):
         j = rank[label]
         q = max(float(label_quality[i]), 0.01)  # the runtime floors at 0.01 anyway
         nudge = 1e-7 * (n_models - j) / n_models
         qualities.append(round(q - 1e-6 + nudge if q >= 0.02 else q + nudge, 9))
-        latencies.append(ts.latency[i, j])
     artifact = {
         "algorithm": "knn",
         "trained": True,
         "k": int(k),
-        "embeddings": quantize(ts.features).tolist(),
+        "embeddings": quantize(points).tolist(),
         "labels": labels,
         "qualities": qualities,
     }
@@ -203,7 +296,6 @@ def train_knn(ts: TrainingSet, k: int = 5, smoothing: int = 30, **_) -> TrainedS
         # The runtime has no per-row "missing": an unknown latency is written as the midpoint.
         fill = (min(known) + max(known)) / 2
         artifact["latencies"] = [int(round((fill if math.isnan(lat) else lat) * 1e9)) for lat in latencies]
-    notes = []
     if k > len(labels):
         notes.append(f"knn: k={k} is larger than the {len(labels)} training rows; the runtime uses all rows")
     return TrainedSelector(artifact, None, notes)

@@ -15,24 +15,36 @@ from pathlib import Path
 
 from data_loader import MODELS_REPO
 from embeddings import default_embedding_model
-from hub import HubError, check_set_for_embedding, download_models
+from hub import HubError, download_models
+from hub import check_set_for_embedding as check_set_for_embedding_model
 from models import ArtifactError
+from router_profile import RouterConfigError, add_router_config_argument, check_set_for_profile, profile_from_args
 
 
 def prepare(
     models_dir: Path,
-    embedding_model: str,
+    embedding_model: str | None,
     repo_id: str,
     data_file: str | None,
     token: str | None,
     revision: str | None = None,
     cache_dir: str | None = None,
     log=print,
+    profile=None,
 ) -> str:
-    """Returns the path taken: "local", "download" or "trained". Raises RuntimeError when all fail."""
+    """Returns the path taken: "local", "download" or "trained". Raises RuntimeError when all fail.
+
+    With a router `profile` (router_profile.RouterProfile), a set must pass that router's deploy
+    check instead of naming `embedding_model` (None: the profile's own embedding)."""
     reasons = []
+
+    def check_set(folder, model, log):
+        if profile is not None:
+            return check_set_for_profile(folder, profile, log)
+        return check_set_for_embedding_model(folder, model or default_embedding_model(), log)
+
     try:
-        check_set_for_embedding(models_dir, embedding_model, log)
+        check_set(models_dir, embedding_model, log)
         log(f"✓ Using the local set in {models_dir}")
         return "local"
     except ArtifactError as exc:
@@ -42,7 +54,7 @@ def prepare(
         log(f"  downloading from {repo_id} ...")
         with_staging = models_dir / ".prepare-download"
         download_models(repo_id, with_staging, revision, token)
-        check_set_for_embedding(with_staging, embedding_model, log)
+        check_set(with_staging, embedding_model, log)
         models_dir.mkdir(parents=True, exist_ok=True)
         for path in with_staging.glob("*_model.json"):
             path.replace(models_dir / path.name)
@@ -57,14 +69,18 @@ def prepare(
         raise RuntimeError("no usable model set:\n  " + "\n  ".join(reasons))
     import train
 
-    log(f"  training locally from {data_file} with {embedding_model} ...")
-    argv = ["--data-file", data_file, "--output-dir", str(models_dir), "--embedding-model", embedding_model, "--quiet"]
+    log(f"  training locally from {data_file} with {embedding_model or 'the embedding of ' + str(profile.source)} ...")
+    argv = ["--data-file", data_file, "--output-dir", str(models_dir), "--quiet"]
+    if embedding_model or profile is None:
+        argv += ["--embedding-model", embedding_model or default_embedding_model()]
+    if profile is not None:
+        argv += ["--router-config", profile.source]
     if cache_dir:
         argv += ["--cache-dir", cache_dir]
     if train.main(argv) != 0:
         reasons.append("train: training failed (see above)")
         raise RuntimeError("no usable model set:\n  " + "\n  ".join(reasons))
-    check_set_for_embedding(models_dir, embedding_model, log)
+    check_set(models_dir, embedding_model, log)
     log(f"✓ Trained a set locally into {models_dir}")
     return "trained"
 
@@ -72,7 +88,8 @@ def prepare(
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--models-dir", default=".cache/ml-models")
-    p.add_argument("--embedding-model", default=default_embedding_model(), help="the router's embedding model (default: qwen3)")
+    p.add_argument("--embedding-model", help="the router's embedding model (default: qwen3, or the --router-config profile's)")
+    add_router_config_argument(p)
     p.add_argument("--repo-id", default=MODELS_REPO)
     p.add_argument("--revision")
     p.add_argument("--data-file", help="benchmark JSONL for the local-training fallback")
@@ -80,8 +97,12 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--token", help="Hugging Face token (default: $HF_TOKEN)")
     args = p.parse_args(argv)
     try:
-        path = prepare(Path(args.models_dir), args.embedding_model, args.repo_id, args.data_file, args.token, args.revision, args.cache_dir)
-    except RuntimeError as exc:
+        profile = profile_from_args(args)
+        models_dir = Path(args.models_dir)
+        path = prepare(
+            models_dir, args.embedding_model, args.repo_id, args.data_file, args.token, args.revision, args.cache_dir, profile=profile
+        )
+    except (RuntimeError, RouterConfigError) as exc:
         print(f"✗ {exc}", file=sys.stderr)
         return 1
     print(f"path taken: {path}")

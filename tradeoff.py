@@ -39,15 +39,18 @@ from data_loader import (
     model_ranking,
     split_queries,
 )
-from embeddings import EmbeddingModelError, make_embedder
+from embeddings import EmbeddingModelError, default_embedding_model
 from evaluation import EvalTable, StrategyResult, category_choices, evaluate_choices, oracle_choices
 from frontier import DEFAULT_WEIGHT_TOLERANCE, Point, aiq, choose, cost_to_match, quality_at_cost, search_weight, upper_hull
 from models import TrainingError, build_features, select
+from router_profile import RouterConfigError, profile_from_args
+from runtime_cost import SelectorCost, format_costs, measure_costs
 from train import (
     TrainSettings,
     add_efficiency_argument,
     add_embedding_arguments,
     add_selector_arguments,
+    embedder_from_args,
     settings_from_args,
     train_from_table,
     tuned_flags,
@@ -85,6 +88,8 @@ class Sweep:
     searched: list[WeightResult] = field(default_factory=list)  # points the goal's search measured, in order
     trainings: int = 0  # selector trainings so far (one per selector, weight and split)
     measure: Callable[..., WeightResult] | None = field(default=None, repr=False)  # (weight, algorithms) -> a new point
+    costs: dict[str, SelectorCost] = field(default_factory=dict)  # the last set trained, in the router per request
+    costs_of: str = ""  # which set that is
 
     def describe_evaluation(self) -> str:
         if self.folds > 1:
@@ -211,14 +216,20 @@ def run_sweep(
         results = {kind: evaluate_choices(kind.upper(), "selector", choices[kind], table) for kind in trial.algorithms}
         oracle = evaluate_choices("Oracle", "oracle", choices["oracle"], table)
         by_category = evaluate_choices("CATEGORY", "by_category", choices["by_category"], table)
+        last.update(artifacts={kind: trained.artifacts[kind] for kind in fold_trial.algorithms}, features=features)
         return WeightResult(weight, fold_trial, objective, results, oracle, by_category)
 
+    last: dict = {}  # the last set measure() trained, and the features it replayed
     sweep.measure = measure
     for i, weight in enumerate(weights, 1):
         result = measure(weight)
         sweep.weights.append(result)
         figures = (f"{k.upper()} quality {r.avg_quality:.4f} {sweep.basis} {sweep.value(r):.4g}" for k, r in result.selectors.items())
         log(f"[{i}/{len(weights)}] weight {weight:g}: " + ", ".join(figures))
+    # What the selectors cost the router per request depends on the weight only through the number
+    # of SVM support vectors: the last set trained stands for all.
+    sweep.costs = measure_costs(last["artifacts"], last["features"])
+    sweep.costs_of = f"the set trained at weight {weights[-1]:g} on {len(evaluated[-1][0])} queries"
     return sweep
 
 
@@ -452,7 +463,13 @@ def fold_splits(queries: list[str], k: int, seed: int) -> list[tuple[list[str], 
 
 def train_command(args: argparse.Namespace, settings: TrainSettings, kind: str) -> list[str]:
     """The train.py arguments that reproduce one swept point: same data, split, objective and settings."""
-    argv = ["--data-file", args.data_file, "--embedding-model", args.embedding_model, "--efficiency", settings.efficiency]
+    argv = ["--data-file", args.data_file]
+    embedding_model = args.embedding_model or (None if args.router_config else default_embedding_model())
+    if embedding_model:
+        argv += ["--embedding-model", embedding_model]
+    if args.router_config:
+        argv += ["--router-config", args.router_config]
+    argv += ["--efficiency", settings.efficiency]
     argv += ["--quality-weight", weight_text(settings.quality_weight), "--algorithm", kind, "--seed", str(settings.seed)]
     if args.folds:
         argv += ["--holdout", "0"]  # the figures are K-fold estimates; the set learns from every query
@@ -524,27 +541,25 @@ def run(args: argparse.Namespace) -> int:
     if not any(test_queries for _, test_queries in splits):
         raise DataError("no held-out query: give --holdout > 0, --folds or --test-file")
     settings = settings_from_args(args)
-    embedder = make_embedder(
-        args.embedding_model,
-        args.device,
-        args.batch_size,
-        Path(args.cache_dir or ".cache") / "embeddings",
-        args.quiet,
-        args.router_url,
-        args.router_dimension or 1024,
-    )
+    profile = profile_from_args(args, log)
+    quiet = lambda *a: None  # noqa: E731 -- the "features assumed" line is train.py's to say
+    embedder = embedder_from_args(args, Path(args.cache_dir or ".cache") / "embeddings", profile, log if profile else quiet)
     log(f"Sweeping quality weights {', '.join(f'{w:g}' for w in weights)} ({settings.efficiency} basis, {embedder.model_id})")
     sweep = run_sweep(
         table, splits, test_table, embedder.embed, settings, weights,
         args.tune_budget if args.tune else None, args.tune_folds, log,
     )  # fmt: skip
     summaries = summarise(sweep)
-    for line in format_sweep(sweep) + format_summary(sweep, summaries):
+    for line in format_sweep(sweep) + format_summary(sweep, summaries) + format_costs(sweep.costs, sweep.costs_of):
         log(line)
     result = sweep_to_json(sweep, summaries)
+    result["router_cost"] = {"set": sweep.costs_of, **{kind: cost.to_dict() for kind, cost in sweep.costs.items()}}
     held_out = None if args.test_file or args.folds else args.holdout
     result.update({"data_file": args.data_file, "test_file": args.test_file, "holdout": held_out, "folds": args.folds})
     result["embedding_model"] = embedder.model_id
+    result["embedding_dim"] = embedder.dimension
+    if profile is not None:
+        result["router_config_sha256"] = profile.digest
     status, chosen = 0, None
     if goal:
         status, chosen, result["target"] = pursue_goal(args, table, splits, sweep, embedder.embed, settings, weights, log)
@@ -709,7 +724,7 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return run(args)
-    except (DataError, EmbeddingModelError, TrainingError, ValueError) as exc:
+    except (DataError, EmbeddingModelError, TrainingError, RouterConfigError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
 

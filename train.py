@@ -30,7 +30,7 @@ from data_loader import (
     query_set_digest,
     split_queries,
 )
-from embeddings import EMBEDDING_MODEL_ENV, EmbeddingModelError, RouterEmbedder, default_embedding_model, make_embedder
+from embeddings import EMBEDDING_MODEL_ENV, EmbeddingModelError, NativeEmbedder, RouterEmbedder, default_embedding_model, make_embedder
 from models import (
     ALGORITHMS,
     SELECTORS,
@@ -42,6 +42,8 @@ from models import (
     encode_metadata,
     write_artifacts,
 )
+from router_profile import RouterConfigError, add_router_config_argument, profile_from_args
+from runtime_cost import oversized, selector_cost
 from tuning import DEFAULT_BUDGET_SECONDS, DEFAULT_FOLDS, tune
 from tuning import format_report as format_tuning
 
@@ -51,6 +53,7 @@ class TrainSettings:
     algorithms: tuple[str, ...] = ALGORITHMS
     knn_k: int = 5
     knn_smoothing: int = 30  # 5-fold CV on training data, see README
+    knn_max_rows: int = 500  # 5-fold CV on two public sets, see README; 0: no budget
     kmeans_clusters: int = 8
     svm_kernel: str = "rbf"
     svm_gamma: float = 1.0
@@ -62,7 +65,7 @@ class TrainSettings:
 
     def selector_kwargs(self, kind: str) -> dict:
         return {
-            "knn": {"k": self.knn_k, "smoothing": self.knn_smoothing},
+            "knn": {"k": self.knn_k, "smoothing": self.knn_smoothing, "max_rows": self.knn_max_rows, "seed": self.seed},
             "kmeans": {"clusters": self.kmeans_clusters, "seed": self.seed},
             "svm": {
                 "kernel": self.svm_kernel,
@@ -169,24 +172,15 @@ def run(args: argparse.Namespace) -> int:
     train_queries, held_out = split_queries(table.queries, args.holdout, args.seed)
     log(f"Queries: {len(table.queries)} ({len(train_queries)} train, {len(held_out)} held out), models: {len(table.models)}")
 
-    embedder = make_embedder(
-        args.embedding_model,
-        args.device,
-        args.batch_size,
-        cache_dir / "embeddings",
-        args.quiet,
-        args.router_url,
-        args.router_dimension or 1024,
-    )
+    profile = profile_from_args(args, log)
+    embedder = embedder_from_args(args, cache_dir / "embeddings", profile, log)
     settings = settings_from_args(args)
     metadata = {
-        "embedding_model": embedder.model_id,
+        **embedding_metadata(embedder, profile),
         "data_file": data_file.name,
         "data_sha256": report.sha256,
         "holdout": {"fraction": args.holdout, "seed": args.seed, "count": len(held_out), "digest": query_set_digest(held_out)},
     }
-    if isinstance(embedder, RouterEmbedder):
-        metadata["router_url"] = embedder.router_url
     if args.tune:
         log(f"Tuning each selector's settings by {args.tune_folds}-fold cross-validation (budget {args.tune_budget:.0f} s) ...")
         settings, tuning = tune(table, train_queries, embedder.embed, settings, train_from_table, args.tune_folds, args.tune_budget, log)
@@ -205,7 +199,55 @@ def run(args: argparse.Namespace) -> int:
     written = write_artifacts(args.output_dir, trained.artifacts)
     for path in written:
         log(f"Wrote {path} ({path.stat().st_size / 1e6:.2f} MB)")
+    for warning in oversized({kind: selector_cost(kind, a, 0) for kind, a in trained.artifacts.items()}):
+        print(f"warning: {warning}", file=sys.stderr)
     return 0
+
+
+def embedder_from_args(args: argparse.Namespace, cache_dir: Path | None, profile=None, log=print):
+    """The embedder the flags ask for. With a router profile: exactly what that router's ML
+    selectors compute (refused, with the reason and what to use instead, when it cannot be
+    reproduced or the chosen model gives another width). Without one: --embedding-model, and one
+    line saying that the features are assumed, not read from a router."""
+    if profile is None:
+        embedder = make_embedder(
+            args.embedding_model or default_embedding_model(),
+            args.device,
+            args.batch_size,
+            cache_dir,
+            args.quiet,
+            args.router_url,
+            args.router_dimension or 1024,
+        )
+        log(
+            f"Features assumed, not read from a router: {embedder.model_id} ({embedder.dtype}) + {len(CATEGORIES)} category slots. "
+            "Pass --router-config PATH (the router's config.yaml) to train for what your router computes."
+        )
+        return embedder
+    problem = profile.embedding_problem()
+    if problem:
+        log(f"WARNING: {problem}: the set will be trained, but this router will not use it until its config is fixed")
+    embedder = make_embedder(args.embedding_model, args.device, args.batch_size, cache_dir, args.quiet, args.router_url, profile=profile)
+    want = profile.embedding.dimension
+    if want is not None and embedder.dimension != want:
+        raise EmbeddingModelError(
+            f"{embedder.model_id} gives {embedder.dimension} values; {profile.source} feeds its ML selectors {want} "
+            f"({profile.embedding.describe()}): use the router's own weights, or --embedding-model router"
+        )
+    return embedder
+
+
+def embedding_metadata(embedder, profile=None) -> dict:
+    """What a set records about its vectors (validate.py, prepare_models.py and the deploy check read it)."""
+    meta = {"embedding_model": embedder.model_id, "embedding_dtype": embedder.dtype}
+    if isinstance(embedder, NativeEmbedder):
+        meta["embedding_pooling"] = embedder.POOLING[embedder.model_type]
+        meta["embedding_layer"] = "all" if embedder.layer is None else embedder.layer
+    if isinstance(embedder, RouterEmbedder):
+        meta["router_url"] = embedder.router_url
+    if profile is not None:
+        meta.update(profile.to_metadata())
+    return meta
 
 
 def add_training_arguments(p: argparse.ArgumentParser) -> None:
@@ -234,6 +276,13 @@ def add_selector_arguments(p: argparse.ArgumentParser) -> None:
         default=DEFAULTS.knn_smoothing,
         help="label each KNN row with the best model of its N nearest training queries (1 = its own)",
     )
+    p.add_argument(
+        "--knn-max-rows",
+        type=int,
+        default=DEFAULTS.knn_max_rows,
+        help="write at most N KNN rows (prototypes of the training queries): the router builds a Ball Tree over "
+        f"every row on every request (0 = no budget; default {DEFAULTS.knn_max_rows})",
+    )
     p.add_argument("--kmeans-clusters", type=int, default=8)
     p.add_argument("--svm-kernel", choices=("rbf", "linear"), default="rbf")
     p.add_argument("--svm-gamma", type=float, default=DEFAULTS.svm_gamma)
@@ -252,6 +301,7 @@ def tuned_flags(settings: TrainSettings) -> list[str]:
     flags = [
         f"--knn-k {settings.knn_k}",
         f"--knn-smoothing {settings.knn_smoothing}",
+        f"--knn-max-rows {settings.knn_max_rows}",
         f"--kmeans-clusters {settings.kmeans_clusters}",
         f"--svm-c {settings.svm_c:g}",
         f"--svm-gamma {settings.svm_gamma:g}",
@@ -273,10 +323,11 @@ def add_embedding_arguments(p: argparse.ArgumentParser) -> None:
     """Which embedding model, where its vectors are cached, and how it runs (train.py, tradeoff.py)."""
     p.add_argument(
         "--embedding-model",
-        default=default_embedding_model(),
         help="qwen3 (default, or $%s), gte, mpnet, e5, bge, minilm (bundled, offline), a hub id, a local path, "
-        "or router (the running router's own embeddings, see --router-url)" % EMBEDDING_MODEL_ENV,
+        "or router (the running router's own embeddings, see --router-url). With --router-config: the router's own "
+        "model (default), a folder holding its weights, or router" % EMBEDDING_MODEL_ENV,
     )
+    add_router_config_argument(p)
     add_router_arguments(p)
     p.add_argument("--cache-dir", help="downloads and the embedding cache (default: .cache)")
     p.add_argument("--batch-size", type=int, default=32)
@@ -289,6 +340,7 @@ def settings_from_args(args: argparse.Namespace) -> TrainSettings:
         algorithms=ALGORITHMS if args.algorithm == "all" else (args.algorithm,),
         knn_k=args.knn_k,
         knn_smoothing=args.knn_smoothing,
+        knn_max_rows=args.knn_max_rows,
         kmeans_clusters=args.kmeans_clusters,
         svm_kernel=args.svm_kernel,
         svm_gamma=args.svm_gamma,
@@ -324,7 +376,7 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return run(args)
-    except (DataError, EmbeddingModelError, TrainingError, ArtifactError, ValueError) as exc:
+    except (DataError, EmbeddingModelError, TrainingError, ArtifactError, RouterConfigError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
 

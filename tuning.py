@@ -22,11 +22,13 @@ from evaluation import EvalTable, evaluate_baselines, evaluate_choices
 from models import build_features, select
 
 DEFAULT_FOLDS = 5
+KNN_ROW_BUDGETS = (0, 250, 1000)  # --knn-max-rows values the tuner tries besides the default
 DEFAULT_BUDGET_SECONDS = 240.0  # with the final training, under 5 minutes for 5.6k queries x 9 models
 # Which TrainSettings field each grid parameter sets.
 SETTING_OF = {
     ("knn", "k"): "knn_k",
     ("knn", "smoothing"): "knn_smoothing",
+    ("knn", "max_rows"): "knn_max_rows",
     ("kmeans", "clusters"): "kmeans_clusters",
     ("svm", "C"): "svm_c",
     ("svm", "gamma"): "svm_gamma",
@@ -40,7 +42,11 @@ def candidate_grid(kind: str, settings, n_train: int) -> list[dict]:
     # training query, one KMeans cluster).
     if kind == "knn":
         pairs = [(5, n_train), (15, 30), (15, 60), (5, 60), (15, 120), (15, 250), (5, 10), (15, 10), (5, 1), (15, 1)]
-        grid = [{"k": k, "smoothing": s} for k, s in pairs]
+        budget = settings.knn_max_rows
+        grid = [{"k": k, "smoothing": s, "max_rows": budget} for k, s in pairs]
+        # Other row budgets at the default k and smoothing, last: fewer rows cost the router less
+        # on every request (runtime_cost.py), no budget keeps every training query.
+        grid += [{"k": settings.knn_k, "smoothing": settings.knn_smoothing, "max_rows": b} for b in KNN_ROW_BUDGETS if b != budget]
     elif kind == "kmeans":
         grid = [{"clusters": c} for c in (1, 16, 32, 64, 4, 2)]
     else:

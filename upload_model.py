@@ -15,6 +15,7 @@ from pathlib import Path
 from data_loader import DATA_REPO, MODELS_REPO, TRAINING_DATA_FILE, DataError, load_records
 from hub import HubError, check_artifact_set, model_card, upload_folder_files
 from models import ARTIFACT_FILES, ArtifactError
+from router_profile import RouterConfigError, add_router_config_argument, check_set_for_profile, profile_from_args
 
 REPORT_NAME = "validation_report.json"
 
@@ -32,6 +33,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--validation-report", help=f"validate.py --output-json report for the model card (default: MODEL_DIR/{REPORT_NAME} if present)"
     )
+    add_router_config_argument(p)  # refuse a set that router cannot use as trained
     return p
 
 
@@ -55,7 +57,9 @@ def run(args: argparse.Namespace) -> int:
     if not args.model_dir:
         raise DataError("--model-dir is required (or --training-data --data-file FILE)")
     model_dir = Path(args.model_dir)
-    artifacts = check_artifact_set(model_dir)  # refuses a broken or inconsistent set
+    profile = profile_from_args(args)
+    # Refuses a broken or inconsistent set, and with a router profile one that router cannot use as trained.
+    artifacts = check_artifact_set(model_dir) if profile is None else check_set_for_profile(model_dir, profile)
     report_path = Path(args.validation_report) if args.validation_report else model_dir / REPORT_NAME
     report = json.loads(report_path.read_text()) if report_path.exists() else None
     files: dict[str, bytes | Path] = {ARTIFACT_FILES[k]: model_dir / ARTIFACT_FILES[k] for k in artifacts}
@@ -71,7 +75,7 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return run(args)
-    except (HubError, ArtifactError, DataError) as exc:
+    except (HubError, ArtifactError, DataError, RouterConfigError) as exc:
         print(f"✗ Upload refused or failed: {exc}", file=sys.stderr)
         return 1
 

@@ -12,6 +12,7 @@ import json
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 
@@ -30,11 +31,13 @@ from data_loader import (
     query_set_digest,
     split_queries,
 )
-from embeddings import EmbeddingModelError, is_router_model, make_embedder, random_unit_vectors, resolve_model
+from embeddings import EmbeddingModelError, embedder_for_profile, is_router_model, make_embedder, random_unit_vectors, resolve_model
 from evaluation import EvalTable, StrategyResult, evaluate_baselines, evaluate_choices, routing_benefits
 from frontier import Point, pareto
 from models import ALGORITHMS, ARTIFACT_FILES, ArtifactError, build_features, decode_metadata, feature_dim_of, load_artifact, select
 from router_api import RouterUnavailable
+from router_profile import RouterConfigError, add_router_config_argument, check_deploy, profile_from_args, recorded_embedding
+from runtime_cost import DEFAULT_COST_SAMPLE, format_costs, measure_costs
 from skew import format_report, sample_queries, skew_report
 from train import add_router_arguments, add_training_arguments, settings_from_args, train_from_table
 
@@ -313,14 +316,14 @@ def cross_validate(args, table, embedder_fn, log) -> dict:
     return summary
 
 
-def report_skew(args, table, loaded: LoadedSelectors, queries: list[str], vectors: np.ndarray, failed: dict):
+def report_skew(args, table, loaded: LoadedSelectors, queries: list[str], vectors: np.ndarray, failed: dict, router_model: str = "qwen3"):
     """The train/serve skew of a locally trained set against the router at --router-url (printed).
     `vectors`: the local embeddings of `queries`, already computed for the validation."""
     sample = sample_queries(queries, args.skew_sample, args.seed)
     row = {q: i for i, q in enumerate(queries)}
     print()
     try:
-        skew = skew_report(table, loaded.artifacts, sample, vectors[[row[q] for q in sample]], args.router_url)
+        skew = skew_report(table, loaded.artifacts, sample, vectors[[row[q] for q in sample]], args.router_url, router_model)
     except RouterUnavailable as exc:
         print(f"error: no skew report: {exc}", file=sys.stderr)
         failed["skew"] = str(exc)
@@ -347,15 +350,17 @@ def run(args: argparse.Namespace) -> int:
         log(line)
 
     embedding_name = args.embedding_model or args.qwen3_model
+    profile = profile_from_args(args, log)
     if args.cross_validate:
         embedder = make_embedder(
-            embedding_name or "qwen3",
+            embedding_name if profile is not None else embedding_name or "qwen3",
             args.device,
             args.batch_size,
             args.cache_dir,
             args.quiet,
             args.router_url,
             args.router_dimension or 1024,
+            profile=profile,
         )
         summary = cross_validate(args, table, embedder.embed, log)
         print(f"\nCross-validation ({args.cross_validate} folds, {embedder.model_id})")
@@ -377,14 +382,22 @@ def run(args: argparse.Namespace) -> int:
         for kind, why in loaded.failed.items():
             print(f"FAILED {kind}: {why}", file=sys.stderr)
         return 1
+    if profile is not None:
+        deploy = check_deploy(profile, loaded.artifacts, meta)
+        for line in deploy.lines():
+            print(line, file=sys.stderr if line.startswith("DEPLOY ERROR") else sys.stdout)
+        if not deploy.ok:
+            print(f"error: {models_dir} is not a set {profile.source} can use as trained (see above)", file=sys.stderr)
+            return 1
+        log(f"Deploy check against {profile.source}: passed")
     if meta.get("categories") and meta["categories"] != list(CATEGORIES):
         raise ArtifactError(f"the artifacts use a different category order {meta['categories']}: their one-hot would not match")
     trained_model = meta.get("embedding_model")
-    if embedding_name and trained_model and not args.no_embeddings:
+    if embedding_name and trained_model and not args.no_embeddings and profile is None:
         asked = resolve_model(embedding_name).model_id
         if asked != trained_model:
             raise ArtifactError(f"the artifacts were trained with {trained_model!r}, not {asked!r}: their vectors would not match")
-    if not trained_model and not embedding_name and not args.no_embeddings:
+    if not trained_model and not embedding_name and not args.no_embeddings and profile is None:
         raise ArtifactError("the artifacts carry no metadata naming their embedding model: pass --embedding-model (or --qwen3-model PATH)")
 
     if meta.get("objective"):
@@ -409,15 +422,26 @@ def run(args: argparse.Namespace) -> int:
         vectors = random_unit_vectors(plan.queries, dimension, args.seed)
         print(f"{BOLD}--no-embeddings: RANDOM unit vectors (plumbing check only; selector numbers are meaningless){RESET}")
         embedding_id = "random"
+    elif profile is None and recorded_embedding(meta) is not None and not is_router_model(trained_model or ""):
+        # A set trained for a router profile: the embedding it recorded (--router-config to check it against a router).
+        trained_for = SimpleNamespace(source=f"{models_dir} (the profile it was trained for)", embedding=recorded_embedding(meta))
+        embedder = embedder_for_profile(
+            trained_for, embedding_name, args.device, args.batch_size, args.cache_dir, args.quiet, args.router_url
+        )
+        vectors = embedder.embed(plan.queries)
+        embedding_id = embedder.model_id
+        log(f"Embedded {len(plan.queries)} queries with {embedding_id} ({embedder.cache_hits} cached)")
     else:
+        # With a router profile: the vectors that router will compute, whatever the set recorded.
         embedder = make_embedder(
-            embedding_name or trained_model,
+            embedding_name if profile is not None else embedding_name or trained_model,
             args.device,
             args.batch_size,
             args.cache_dir,
             args.quiet,
             args.router_url or meta.get("router_url"),
             args.router_dimension or dimension or 1024,
+            profile=profile,
         )
         vectors = embedder.embed(plan.queries)
         embedding_id = embedder.model_id
@@ -439,9 +463,14 @@ def run(args: argparse.Namespace) -> int:
     print()
     print(format_benefits(results))
     print(f"\nObjective: {objective.describe()}")
+    usable = {kind: a for kind, a in loaded.artifacts.items() if kind not in failed}  # replayed without error
+    sizes = {kind: (models_dir / ARTIFACT_FILES[kind]).stat().st_size for kind in usable}
+    costs = measure_costs(usable, features, args.cost_sample, sizes)
+    print("\n" + "\n".join(format_costs(costs)))
     skew = None
     if args.router_url and not args.no_embeddings and not is_router_model(embedder.model_id) and loaded.artifacts:
-        skew = report_skew(args, table, loaded, plan.queries, vectors, failed)
+        router_model = profile.embedding.model_type if profile is not None else "qwen3"  # the model the router runs
+        skew = report_skew(args, table, loaded, plan.queries, vectors, failed, router_model)
     if args.output_json:
         payload = {
             "data_file": str(data_file),
@@ -458,6 +487,7 @@ def run(args: argparse.Namespace) -> int:
             "seed": args.seed,
             "random_embeddings": bool(args.no_embeddings),
             "skew": skew.to_dict() if skew else None,
+            "router_cost": {kind: cost.to_dict() for kind, cost in costs.items()},
         }
         Path(args.output_json).write_text(json.dumps(payload, indent=2))
         log(f"Wrote {args.output_json}")
@@ -485,7 +515,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--output-json")
     p.add_argument("--plot", help="write a quality-vs-latency (or cost) picture to this PNG")
     p.add_argument("--cross-validate", type=int, metavar="K", help="K query-level folds trained with train.py's code")
+    p.add_argument(
+        "--cost-sample",
+        type=int,
+        default=DEFAULT_COST_SAMPLE,
+        help=f"test queries on which each selector's per-request cost in the router is timed (default {DEFAULT_COST_SAMPLE}; 0: not timed)",
+    )
     add_router_arguments(p)  # --router-url: embeddings of a router-trained set, or the skew report of a local one
+    add_router_config_argument(p)  # --router-config: the deploy check, and the router's own embedding
     p.add_argument("--skew-sample", type=int, default=200, help="test queries compared with the router's features (default 200)")
     add_training_arguments(p)  # --algorithm, --seed, and the training flags --cross-validate uses
     p.add_argument("--strict", action="store_true")
@@ -497,7 +534,7 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return run(args)
-    except (DataError, ArtifactError, EmbeddingModelError, ValueError) as exc:
+    except (DataError, ArtifactError, EmbeddingModelError, RouterConfigError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
     except Exception as exc:  # hub errors and the like: one line, not a traceback

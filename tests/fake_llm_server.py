@@ -4,7 +4,12 @@ It speaks real HTTP/1.1 (keep-alive, Content-Length) on 127.0.0.1, so benchmark.
 through httpx exactly as it talks to vLLM or Ollama. Behaviour per (model, user message):
 `faults[model]` is a list of behaviours for successive attempts ("429", "500", "400", "timeout",
 "malformed", "drop", "ok"); after the list, "ok". Answers come from `answers[model][query]`, else
-`default_answer`; `overrides[model]` replaces the content or usage with any JSON value.
+`default_answer`; `overrides[model]` replaces the content or usage with any JSON value, merges
+`message_extra` into the message (reasoning fields), replaces `message` (None: no message),
+`finish_reason`, or the whole `body` (an error object in a 200 reply).
+`POST .../embeddings` answers as OpenAI's (and vLLM's) embeddings API: one vector per `input`
+text, `embedding_width` values, deterministic per text and deliberately not unit length (a
+client that normalises is caught); `faults[model]` applies to it too.
 
     python tests/fake_llm_server.py --port 8765 --latency 0.1     # standalone, for the speed script
 """
@@ -28,7 +33,10 @@ class FakeLLMServer:
         retry_after: str = "0",
         hang_seconds: float = 30.0,
         overrides: dict | None = None,
+        responders: dict | None = None,
+        embedding_width: int = 8,
     ):
+        self.embedding_width = embedding_width
         self.latency = latency
         self.answers = answers or {}
         self.faults = faults or {}
@@ -37,6 +45,8 @@ class FakeLLMServer:
         self.hang_seconds = hang_seconds
         # overrides[model] = {"content": <any JSON value>, "usage": <any JSON value>}: hostile payloads
         self.overrides = overrides or {}
+        # responders[model](user message) -> answer text: a scripted judge that reads the prompt
+        self.responders = responders or {}
         self.attempts: dict[tuple[str, str], int] = defaultdict(int)
         self.requests: list[dict] = []  # {"model", "query", "headers", "body"} per request
         self.in_flight = 0
@@ -74,7 +84,35 @@ class FakeLLMServer:
         head += [f"{k}: {v}" for k, v in (extra or {}).items()]
         writer.write(("\r\n".join(head) + "\r\n\r\n").encode() + payload)
 
+    def embedding_of(self, text: str) -> list[float]:
+        import hashlib
+
+        seed = hashlib.sha256(text.encode()).digest()
+        return [round((seed[i % 32] - 128) / 16.0, 4) for i in range(self.embedding_width)]
+
+    async def _embeddings(self, headers, body, writer) -> bool:
+        request = json.loads(body)
+        model = request.get("model", "")
+        texts = request.get("input")
+        texts = [texts] if isinstance(texts, str) else texts
+        self.requests.append({"model": model, "query": None, "headers": headers, "body": request})
+        attempt = self.attempts[(model, "embeddings")]
+        self.attempts[(model, "embeddings")] += 1
+        plan = self.faults.get(model, [])
+        behaviour = plan[attempt] if attempt < len(plan) else "ok"
+        if behaviour in ("429", "500"):
+            self._send(writer, int(behaviour), b'{"error":{"message":"scripted"}}', {"Retry-After": self.retry_after})
+        elif behaviour == "malformed":
+            self._send(writer, 200, b'{"data": [ not json')
+        else:
+            data = [{"object": "embedding", "index": i, "embedding": self.embedding_of(t)} for i, t in enumerate(texts or [])]
+            self._send(writer, 200, json.dumps({"object": "list", "model": model, "data": data}).encode())
+        await writer.drain()
+        return True
+
     async def _respond(self, method, path, headers, body, writer) -> bool:
+        if method == "POST" and path.rstrip("/").endswith("/embeddings"):
+            return await self._embeddings(headers, body, writer)
         if method != "POST" or not path.rstrip("/").endswith("/chat/completions"):
             self._send(writer, 404, b'{"error":"not found"}')
             await writer.drain()
@@ -115,7 +153,10 @@ class FakeLLMServer:
         elif behaviour == "malformed":
             self._send(writer, 200, b'{"choices": [ this is not json')
         else:
-            answer = self.answers.get(model, {}).get(query, self.default_answer)
+            if model in self.responders:
+                answer = self.responders[model](query)
+            else:
+                answer = self.answers.get(model, {}).get(query, self.default_answer)
             payload = {
                 "id": f"chatcmpl-{attempt}",
                 "object": "chat.completion",
@@ -132,6 +173,16 @@ class FakeLLMServer:
                 payload["choices"][0]["message"]["content"] = override["content"]
             if "usage" in override:
                 payload["usage"] = override["usage"]
+            payload["choices"][0]["message"].update(override.get("message_extra", {}))  # reasoning_content, reasoning, ...
+            if "message" in override:  # None: a choice without `message`
+                if override["message"] is None:
+                    del payload["choices"][0]["message"]
+                else:
+                    payload["choices"][0]["message"] = override["message"]
+            if "finish_reason" in override:
+                payload["choices"][0]["finish_reason"] = override["finish_reason"]
+            if "body" in override:  # the whole reply, e.g. an error object sent with status 200
+                payload = override["body"]
             self._send(writer, 200, json.dumps(payload).encode())
         await writer.drain()
         return True

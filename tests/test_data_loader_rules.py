@@ -100,13 +100,20 @@ def test_the_load_report_prints_every_count():
     report.duplicates = [(5, "replaces line 4 for model 'm'"), (6, "replaces line 5 for model 'm'")]
     report.categories_canonicalised.update({"Computer_Science": 2})
     report.categories_to_other.update({"engineering": 4})
+    report.failures_counted.update({"slow": 1})
+    report.failures_excluded.update({"keyless": 1})
+    report.all_failed_queries = 1
     assert report.summary_lines(max_listed=2) == [
         "d.jsonl: 9 lines",
         "  skipped 3 bad lines:",
         "    line 1: bad one",
         "    line 2: bad two",
         "    ... and 1 more",
-        "  2 failed calls (error set): never used as labels",
+        "  2 failed-call lines (error set); of the pairs still failed, 1 count as quality 0 against their model (its timeouts, 5xx), "
+        "1 are no outcome (our side: connection refused, 401/403, 429, other 4xx)",
+        "    keyless: 0 counted as quality 0, 1 left out",
+        "    slow: 1 counted as quality 0, 0 left out",
+        "  1 queries where every model failed: no label (no model can serve them)",
         "  1 unscored lines (performance null): never used as labels",
         "  1 failed calls superseded by a later success (resumed run)",
         "  2 duplicate (query, model) lines, the last one wins:",

@@ -292,3 +292,48 @@ def test_validate_downloads_models_and_data_when_missing(hub, tmp_path):
     assert (tmp_path / ".cache/ml-models/validation_benchmark_with_gt.jsonl").read_bytes() == test_data.read_bytes()
     offline = script(hub, tmp_path, "validate.py", "--models-dir", tmp_path / "empty", "--no-download")
     assert offline.returncode == 1 and "not found: pass --data-file, or drop --no-download" in offline.stderr
+
+
+# --- --router-config: the deploy check before a set is used or uploaded ------------------------
+
+ROUTER_384 = """
+routing:
+  decisions:
+    - name: all_models
+      rules: {type: domain, name: math}
+      modelRefs: [{model: m-alpha}, {model: m-beta}, {model: m-gamma}]
+      algorithm: {type: knn}
+global:
+  router:
+    model_selection:
+      ml:
+        model_type: mmbert
+        embedding_dim: 384
+        knn: {pretrained_path: /data/knn_model.json}
+"""
+MMBERT = "llm-semantic-router/mmbert-embed-32k-2d-matryoshka"
+
+
+def test_upload_with_a_router_config_refuses_a_set_that_router_cannot_use(hub, tmp_path, artifact_bytes):
+    model_dir = tmp_path / "models"
+    model_dir.mkdir()
+    for name, content in artifact_bytes.items():  # all-MiniLM, 384 + 14
+        (model_dir / name).write_bytes(content)
+    defaults = tmp_path / "router.yaml"
+    defaults.write_text(ROUTER_384.split("global:")[0])  # no embedding settings: mmBERT, 768
+    argv = ["--model-dir", model_dir, "--repo-id", "tester/routers", "--token", TOKEN, "--router-config", defaults]
+    done = script(hub, tmp_path, "upload_model.py", *argv)
+    assert done.returncode == 1 and "the set's 398 values against the router's 768 + 14 = 782" in done.stderr
+    assert "ABORTS THE ROUTER PROCESS" in done.stderr and ("model", "tester/routers") not in hub.repos
+
+
+def test_prepare_with_a_router_config_skips_a_local_set_for_another_model_and_downloads_one_for_it(hub, tmp_path):
+    local = tmp_path / "ml-models"
+    make_set(local, dim=384)  # all-MiniLM at 384: the right size, the wrong model
+    hub.add_repo(MODELS_REPO, make_set(tmp_path / "right", embedding_model=MMBERT, dim=384))
+    config = tmp_path / "router.yaml"
+    config.write_text(ROUTER_384)
+    done = script(hub, tmp_path, "prepare_models.py", "--models-dir", local, "--router-config", config)
+    assert done.returncode == 0, done.stderr
+    assert "embedding model: the set was trained with 'sentence-transformers/all-MiniLM-L6-v2'" in done.stdout
+    assert "path taken: download" in done.stdout and "records no embedding dtype" in done.stdout

@@ -79,3 +79,28 @@ def test_benchmark_against_real_local_models(local_llms, tmp_path):
         assert 0 <= line["completion_tokens"] <= 16
         assert 0.0 <= line["performance"] <= 1.0
     assert any(line["response"] for line in lines)  # real text came back
+
+
+def test_a_real_tiny_local_model_as_the_judge(local_llms, tmp_path, llm_server):
+    """Plumbing, not quality: a 135M model rarely grades well, but its reply must travel through
+    the judge path: a rating read into [0, 1], or a judge failure left unscored, and its tokens
+    recorded apart from the answering model's."""
+    answering = llm_server(answers={"m": {"Explain photosynthesis in one sentence.": "Plants turn light, water and CO2 into sugar."}})
+    config = tmp_path / "models.yaml"
+    config.write_text(
+        f"models:\n  - name: m\n    endpoint: {answering.url}\n"
+        f"judge:\n  name: smollm2-135m\n  endpoint: {local_llms['smollm2-135m']}\n  max_tokens: 64\n"
+    )
+    query_file = tmp_path / "q.jsonl"
+    query_file.write_text(json.dumps({"query": "Explain photosynthesis in one sentence.", "metric": "judge"}) + "\n")
+    out = tmp_path / "out.jsonl"
+    argv = ["--queries", str(query_file), "--model-config", str(config), "--output", str(out), "--no-progress", "--timeout", "300"]
+    assert benchmark.main(argv) == 0
+    [line] = [json.loads(x) for x in out.read_text().splitlines()]
+    assert "error" not in line and line["judge_model"] == "smollm2-135m"
+    assert line["judge_prompt_tokens"] > 100 and 0 < line["judge_completion_tokens"] <= 64
+    assert line["prompt_tokens"] < line["judge_prompt_tokens"]  # the model's own count, not the judge's
+    if line.get("judge_rating") is not None:
+        assert 1 <= line["judge_rating"] <= 10 and line["performance"] == (line["judge_rating"] - 1) / 9
+    else:
+        assert line["performance"] is None and line["judge_error"].startswith("no verdict")

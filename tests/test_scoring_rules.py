@@ -184,8 +184,8 @@ def test_metric_names_and_the_unknown_metric_message():
     with pytest.raises(ValueError) as caught:
         canonical_metric("bleu")
     assert str(caught.value) == (
-        "unknown metric 'bleu' (known: choice, code, contains, default, em, exact, exact_match, f1, gsm8k, humaneval, "
-        "keyword, keywords, latex, math, mbpp, mc, mcq, multiple_choice, number, numeric, token_f1)"
+        "unknown metric 'bleu' (known: choice, code, contains, default, em, exact, exact_match, f1, gsm8k, humaneval, judge, "
+        "keyword, keywords, latex, llm_judge, math, mbpp, mc, mcq, multiple_choice, number, numeric, token_f1)"
     )
 
 
