@@ -1,4 +1,5 @@
-"""The quality/cost trade-off in numbers: frontiers, AIQ, cost to match, and choosing by a goal.
+"""The quality/cost trade-off in numbers: frontiers, AIQ, cost to match, choosing by a goal, and
+searching a selector's quality weight for the goal's boundary.
 
 A strategy (a selector swept over quality weights, the single models, Oracle) is a set of
 operating points (mean cost per query, mean quality) measured on the same held-out queries.
@@ -122,3 +123,80 @@ def choose(points: list[Point], min_quality: float | None = None, max_cost: floa
         return Choice(None, best, f"the best quality within the goal's cost is {best.quality:.4f}, short of {min_quality:.4f}")
     cheapest = min(points, key=lambda p: (p.cost, -p.quality))
     return Choice(None, cheapest, f"the cheapest point costs {cheapest.cost:.4g}, above the goal's {max_cost:.4g}")
+
+
+DEFAULT_WEIGHT_TOLERANCE = 0.002  # five bisections of the grid's 0.05 step
+
+
+def boundary_test(min_quality: float | None = None, max_cost: float | None = None):
+    """What the search locates: with a cost ceiling (alone or with a floor), where the cost crosses
+    it, since the best quality within a ceiling lies just inside it; with a quality floor alone,
+    where the quality crosses it, since the cheapest point reaching a floor lies just above it."""
+    if max_cost is not None:
+        return lambda p: p.cost <= max_cost + EPS
+    if min_quality is not None:
+        return lambda p: p.quality >= min_quality - EPS
+    raise ValueError("a goal needs a minimum quality, a maximum cost, or both")
+
+
+def search_weight(
+    measure,
+    measured: dict[float, Point],
+    min_quality: float | None = None,
+    max_cost: float | None = None,
+    tolerance: float = DEFAULT_WEIGHT_TOLERANCE,
+) -> list[float]:
+    """Bisect one selector's quality weight in [0, 1] for the goal's boundary; the weights measured, in order.
+
+    `measure(weight) -> Point` trains and measures one operating point (cost and quality, the
+    caller's units); `measured` holds the points already measured (the grid), by weight, and gains
+    every new one. What it relies on: cost and quality rise with the weight (more weight on quality
+    buys dearer, better models), so `boundary_test` switches once along [0, 1]. Then the weights
+    that meet it form one interval, the point the goal wants lies at its end, and bisection between
+    the two measured weights that bracket the switch finds that end to within `tolerance` in
+    weight (the last weight that meets the test and the first that does not are at most that far
+    apart), in about log2(gap / tolerance) trainings. When every measured weight is on one side of
+    the test, the end of [0, 1] towards the other side is measured first (under the assumption the
+    only place the switch can be). When the curve is not monotone (the test switches more than
+    once), the search bisects the bracket whose passing end is best by the goal's order (the
+    highest quality within a ceiling, else the lowest cost) and finds a switch inside it, not
+    necessarily the best one; since the caller chooses among measured points only, never an
+    interpolated one, the result is never worse than choosing from the grid.
+    """
+    if not 0.0 < tolerance < 1.0:
+        raise ValueError(f"the weight tolerance must be in (0, 1), got {tolerance}")
+    holds = boundary_test(min_quality, max_cost)
+    tried: list[float] = []
+
+    def at(weight: float) -> Point:
+        if weight not in measured:
+            measured[weight] = measure(weight)
+            tried.append(weight)
+        return measured[weight]
+
+    sides = {holds(p) for p in measured.values()}
+    if sides == {False}:  # nothing meets the test: try the end where it would be met
+        at(0.0 if max_cost is not None else 1.0)
+    elif sides == {True}:  # everything does: try the end where it would stop
+        at(1.0 if max_cost is not None else 0.0)
+    weights = sorted(measured)
+    brackets = [(a, b) for a, b in zip(weights, weights[1:]) if holds(measured[a]) != holds(measured[b])]
+    if not brackets:
+        return tried
+
+    def merit(bracket: tuple[float, float]) -> tuple[float, float]:
+        p = measured[bracket[0] if holds(measured[bracket[0]]) else bracket[1]]
+        return (p.quality, -p.cost) if max_cost is not None else (-p.cost, p.quality)
+
+    lo, hi = max(brackets, key=merit)
+    while hi - lo > tolerance + EPS:
+        # Four decimals: the weight prints exactly in the train.py command, and a step of 1e-4 is
+        # far below any tolerance worth its trainings.
+        mid = round((lo + hi) / 2, 4)
+        if mid <= lo or mid >= hi:
+            break
+        if holds(at(mid)) == holds(measured[lo]):
+            lo = mid
+        else:
+            hi = mid
+    return tried

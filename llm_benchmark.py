@@ -70,6 +70,16 @@ class ConfigError(ValueError):
     pass
 
 
+# Keys that local OpenAI-compatible servers accept as "no key" (vLLM and llama.cpp docs use EMPTY,
+# Ollama's docs use ollama): configured, but not credentials.
+PLACEHOLDER_KEYS = frozenset(
+    {"empty", "none", "null", "dummy", "ollama", "no-key", "nokey", "sk-no-key-required", "not-needed", "lm-studio"}
+)
+NON_SECRET_HEADERS = frozenset(
+    {"content-type", "accept", "accept-encoding", "accept-language", "user-agent", "connection", "cache-control"}
+)
+
+
 @dataclass
 class ModelConfig:
     name: str
@@ -85,11 +95,17 @@ class ModelConfig:
 
     def secrets(self) -> list[str]:
         """Every configured value that may be a credential: the API key, header values, a password
-        in the endpoint URL and environment values put into it (a key in its query string)."""
-        values = [self.api_key, urllib.parse.urlsplit(self.endpoint).password, *self.endpoint_secrets] + list(self.headers.values())
+        in the endpoint URL and environment values put into it (a key in its query string).
+
+        Not secrets, so never starred out of answers: the placeholder keys local servers take
+        (`EMPTY`, `ollama`, ...), values shorter than 4 characters (an `X-Priority: 1` header would
+        otherwise star every digit 1 of every answer) and the values of headers that describe the
+        request (`Content-Type`, `Accept`, `User-Agent`, ...)."""
+        headers = [v for k, v in self.headers.items() if k.lower() not in NON_SECRET_HEADERS]
+        values = [self.api_key, urllib.parse.urlsplit(self.endpoint).password, *self.endpoint_secrets] + headers
         out = []
         for v in values:
-            if v:
+            if v and len(v) >= 4 and v.lower() not in PLACEHOLDER_KEYS:
                 out.append(v)
                 out.extend(part for part in v.split() if len(part) >= 6)  # "Bearer <token>" -> the token too
         return out

@@ -11,7 +11,9 @@ a test file, or K folds with --folds); single models, routing by category alone 
 measured on the same queries. AIQ, cost to match and the quality at the best single
 model's cost summarise each curve (see the README). With a goal (--target-quality and/or
 --target-cost, relative to the best single model), the weight and selector that meet it are
-chosen, the train.py command that reproduces them is printed, and the set is written.
+chosen on a cross-validated curve of the training queries alone, each selector's weight searched
+between the listed ones (frontier.search_weight); the train.py command that reproduces the choice
+is printed, and the set is written.
 """
 
 from __future__ import annotations
@@ -21,6 +23,8 @@ import dataclasses
 import json
 import shlex
 import sys
+import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -37,7 +41,7 @@ from data_loader import (
 )
 from embeddings import EmbeddingModelError, default_embedding_model, embedding_cache_dir
 from evaluation import EvalTable, StrategyResult, category_choices, evaluate_choices, oracle_choices
-from frontier import Point, aiq, choose, cost_to_match, pareto, quality_at_cost, upper_hull
+from frontier import DEFAULT_WEIGHT_TOLERANCE, Point, aiq, choose, cost_to_match, quality_at_cost, search_weight, upper_hull
 from models import TrainingError, build_features, select
 from router_api import router_token, use_token
 from router_profile import RouterConfigError, profile_from_args
@@ -57,6 +61,8 @@ from tuning import describe as describe_params
 
 DEFAULT_WEIGHTS = (1.0, 0.95, 0.9, 0.85, 0.8, 0.7, 0.5)
 DEFAULT_HOLDOUT = 0.2
+MIN_WEIGHT_TOLERANCE = 0.001  # the search rounds weights to 4 decimals
+FEW_MODELS = 4  # up to this many single models, the plot names each
 UNITS = {"cost": "USD", "latency": "s"}
 
 
@@ -80,6 +86,9 @@ class Sweep:
     weights: list[WeightResult] = field(default_factory=list)
     excluded: dict[str, int] = field(default_factory=dict)
     folds: int = 1  # 1: one held-out part (or a test file); K: K-fold, every query held out once
+    searched: list[WeightResult] = field(default_factory=list)  # points the goal's search measured, in order
+    trainings: int = 0  # selector trainings so far (one per selector, weight and split)
+    measure: Callable[..., WeightResult] | None = field(default=None, repr=False)  # (weight, algorithms) -> a new point
     costs: dict[str, SelectorCost] = field(default_factory=dict)  # the last set trained, in the router per request
     costs_of: str = ""  # which set that is
 
@@ -97,6 +106,15 @@ class Sweep:
             return [Point(self.value(r), r.avg_quality, r.name[len("Always ") :]) for r in self.single_models]
         of = {"oracle": lambda w: w.oracle, "by_category": lambda w: w.by_category}.get(kind, lambda w: w.selectors[kind])
         return [Point(self.value(of(w)), of(w).avg_quality, (kind, w.weight)) for w in self.weights]
+
+    def searched_points(self, kind: str) -> list[Point]:
+        """One selector's points measured by the goal's search, in the order tried."""
+        results = [(w.weight, w.selectors[kind]) for w in self.searched if kind in w.selectors]
+        return [Point(self.value(r), r.avg_quality, (kind, weight)) for weight, r in results]
+
+    def result_at(self, kind: str, weight: float) -> WeightResult:
+        """The measured point of one selector at one weight, on the grid or found by the search."""
+        return next(w for w in self.weights + self.searched if w.weight == weight and kind in w.selectors)
 
     @property
     def reference(self) -> Point:
@@ -155,7 +173,7 @@ def run_sweep(
         detail = ", ".join(f"{n} {why}" for why, n in excluded.items()) or "none given"
         raise DataError(f"no held-out query can be evaluated ({detail}): the trade-off needs every model's {settings.efficiency}")
     for why, n in excluded.items():
-        log(f"  {n} held-out queries excluded: {why}")
+        log(f"  {n} queries not evaluated: {why}")
     all_train = list(dict.fromkeys(q for train_queries, _ in evaluated for q in train_queries))
     # Training and held-out queries embedded once, for every split, weight and tuning candidate.
     _, embed = embedded_once(embed, list(dict.fromkeys(train_table.texts(all_train) + test_table.texts(queries))))
@@ -167,8 +185,11 @@ def run_sweep(
     singles_table = EvalTable.build(test_table, queries, models, quality_only)
     singles = [evaluate_choices(f"Always {m}", "always", [m] * len(queries), singles_table) for m in models]
     sweep = Sweep(settings.efficiency, len(all_train), queries, singles, best_single, excluded=excluded, folds=len(splits))
-    for i, weight in enumerate(weights, 1):
-        trial = dataclasses.replace(settings, quality_weight=weight)
+
+    def measure(weight: float, algorithms: tuple[str, ...] | None = None) -> WeightResult:
+        """Train `algorithms` (default: the settings') at `weight` on each split's training side and
+        replay them on its held-out queries; Oracle and the category table scored alongside."""
+        trial = dataclasses.replace(settings, quality_weight=weight, algorithms=algorithms or settings.algorithms)
         choices: dict[str, list[str]] = {kind: [] for kind in (*trial.algorithms, "oracle", "by_category")}
         for train_queries, held_out in evaluated:
             fold_trial = trial
@@ -176,6 +197,7 @@ def run_sweep(
                 log(f"[weight {weight:g}] tuning ({tune_folds}-fold, budget {tune_budget:.0f} s) ...")
                 fold_trial, _ = tune(train_table, train_queries, embed, trial, train_from_table, tune_folds, tune_budget, lambda *a: None)
             trained = train_from_table(train_table, train_queries, embed, fold_trial)
+            sweep.trainings += len(fold_trial.algorithms)
             if trained.objective.basis == "none":
                 raise DataError(
                     f"the training data records no {settings.efficiency}: there is no trade-off to sweep "
@@ -195,14 +217,19 @@ def run_sweep(
         results = {kind: evaluate_choices(kind.upper(), "selector", choices[kind], table) for kind in trial.algorithms}
         oracle = evaluate_choices("Oracle", "oracle", choices["oracle"], table)
         by_category = evaluate_choices("CATEGORY", "by_category", choices["by_category"], table)
-        sweep.weights.append(WeightResult(weight, fold_trial, objective, results, oracle, by_category))
-        log(
-            f"[{i}/{len(weights)}] weight {weight:g}: "
-            + ", ".join(f"{k.upper()} quality {r.avg_quality:.4f} {settings.efficiency} {sweep.value(r):.4g}" for k, r in results.items())
-        )
+        last.update(artifacts={kind: trained.artifacts[kind] for kind in fold_trial.algorithms}, features=features)
+        return WeightResult(weight, fold_trial, objective, results, oracle, by_category)
+
+    last: dict = {}  # the last set measure() trained, and the features it replayed
+    sweep.measure = measure
+    for i, weight in enumerate(weights, 1):
+        result = measure(weight)
+        sweep.weights.append(result)
+        figures = (f"{k.upper()} quality {r.avg_quality:.4f} {sweep.basis} {sweep.value(r):.4g}" for k, r in result.selectors.items())
+        log(f"[{i}/{len(weights)}] weight {weight:g}: " + ", ".join(figures))
     # What the selectors cost the router per request depends on the weight only through the number
     # of SVM support vectors: the last set trained stands for all.
-    sweep.costs = measure_costs({kind: trained.artifacts[kind] for kind in fold_trial.algorithms}, features)
+    sweep.costs = measure_costs(last["artifacts"], last["features"])
     sweep.costs_of = f"the set trained at weight {weights[-1]:g} on {len(evaluated[-1][0])} queries"
     return sweep
 
@@ -297,29 +324,43 @@ def sweep_to_json(sweep: Sweep, summaries: list[Summary]) -> dict:
     }
 
 
-def plot_sweep(sweep: Sweep, path: Path, title: str) -> None:
+def plot_sweep(sweep: Sweep, path: Path, title: str, chosen: Point | None = None, bounds: tuple | None = None) -> None:
+    """Quality against cost (or latency) on a log axis, as a reader needs it: one line per strategy
+    (named in the legend), the single models as dots, and labels only on the chosen point, the best
+    single model and the ends of the single models' frontier; every other number is in the JSON.
+    `bounds` (minimum quality, maximum cost) draws the goal."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig, ax = plt.subplots(figsize=(9, 6))
+    fig, ax = plt.subplots(figsize=(11, 6))
     singles = sweep.points("single")
     front = upper_hull(singles)
     ax.plot([p.cost for p in front], [p.quality for p in front], "--", color="gray", label="single-model frontier (hull)")
+    ax.scatter([p.cost for p in singles], [p.quality for p in singles], marker="o", color="tab:gray", zorder=3, label="single models")
+    # A handful of models can all be named; more crowd each other, and the JSON has them.
+    notes = {p.key: "" for p in singles} if len(singles) <= FEW_MODELS else {}
+    notes.update({front[-1].key: " (top of the frontier)", front[0].key: " (cheapest on the frontier)"})
+    notes[sweep.best_single] = " (best single)"  # over a frontier end it may also be
+    c_min, c_max = sweep.cost_range
+    middle = (c_min * c_max) ** 0.5 if c_min > 0 else (c_min + c_max) / 2  # the middle of a log axis
     for p in singles:
-        ax.scatter(p.cost, p.quality, marker="o", color="tab:gray", zorder=3)
-        ax.annotate(
-            p.key + (" (best single)" if p.key == sweep.best_single else ""),
-            (p.cost, p.quality),
-            xytext=(6, -10),
-            textcoords="offset points",
-            fontsize=8,
-        )
+        if p.key in notes:
+            right = p.cost > middle  # labels run inwards, so none leaves the axes
+            ax.annotate(
+                f"{p.key}{notes[p.key]}",
+                (p.cost, p.quality),
+                xytext=(-6 if right else 6, -12),
+                textcoords="offset points",
+                ha="right" if right else "left",
+                fontsize=8,
+                bbox={"boxstyle": "round,pad=0.1", "facecolor": "white", "alpha": 0.7, "linewidth": 0},
+            )
     colors = {"knn": "tab:red", "kmeans": "tab:orange", "svm": "tab:purple", "oracle": "tab:green", "by_category": "tab:brown"}
-    for row, kind in enumerate(list(sweep.weights[0].selectors) + ["by_category", "oracle"]):
-        points = sorted(sweep.points(kind), key=lambda p: p.cost)
-        label = {"oracle": "Oracle", "by_category": "Best per category"}.get(kind, kind.upper())
+    for kind in ["oracle", "by_category"] + list(sweep.weights[0].selectors):  # the selectors drawn last, on top
+        points = sorted(sweep.points(kind), key=lambda p: p.key[1])
+        label = {"oracle": "Oracle", "by_category": "Best per category"}.get(kind, kind.upper()) + " (weights in the JSON)"
         ax.plot(
             [p.cost for p in points],
             [p.quality for p in points],
@@ -328,25 +369,49 @@ def plot_sweep(sweep: Sweep, path: Path, title: str) -> None:
             color=colors.get(kind),
             label=label,
         )
-        # One label per distinct frontier point, naming every weight that lands there; each
-        # strategy's labels on their own line, so strategies sharing a point stay legible.
-        weights_at: dict[tuple, list[float]] = {}
-        for p in points:
-            weights_at.setdefault((round(p.cost, 12), round(p.quality, 9)), []).append(p.key[1])
-        for p in pareto(points) if kind != "oracle" else []:  # Oracle's many points: the legend names it
-            text = "w=" + "/".join(f"{w:g}" for w in sorted(weights_at[(round(p.cost, 12), round(p.quality, 9))], reverse=True))
-            ax.annotate(
-                f"{label} {text}",
-                (p.cost, p.quality),
-                xytext=(6, 6 + 9 * row),
-                textcoords="offset points",
-                fontsize=7,
-                color=colors.get(kind),
-            )
-    ax.set_xlabel(f"average {sweep.basis} per query ({UNITS[sweep.basis]})")
+    searched = [p for kind in sweep.weights[0].selectors for p in sweep.searched_points(kind)]
+    if searched:
+        ax.scatter(
+            [p.cost for p in searched],
+            [p.quality for p in searched],
+            facecolors="none",
+            edgecolors=[colors.get(p.key[0], "black") for p in searched],
+            s=40,
+            zorder=4,
+            label="weights the goal's search tried",
+        )
+    if bounds:
+        min_quality, max_cost = bounds
+        if min_quality is not None:
+            ax.axhline(min_quality, color="black", linestyle=":", linewidth=1, label="goal")
+        if max_cost is not None:
+            ax.axvline(max_cost, color="black", linestyle=":", linewidth=1, label=None if min_quality is not None else "goal")
+    if chosen is not None:
+        # A short label at the point, its figures in the legend, outside the axes: nothing to collide with.
+        kind, weight = chosen.key
+        figures = f"quality {chosen.quality:.3f}, {chosen.cost / sweep.reference.cost:.2f}x the best single's {sweep.basis}"
+        label = f"chosen: {kind.upper()} at weight {weight:g}\n{figures}"
+        ax.scatter([chosen.cost], [chosen.quality], marker="*", s=260, color=colors.get(kind), edgecolors="black", zorder=5, label=label)
+        ax.annotate(
+            "chosen",
+            (chosen.cost, chosen.quality),
+            xytext=(-8, 8),
+            textcoords="offset points",
+            ha="right",
+            fontsize=8,
+            fontweight="bold",
+            bbox={"boxstyle": "round,pad=0.1", "facecolor": "white", "alpha": 0.7, "linewidth": 0},
+        )
+    kinds = list(sweep.weights[0].selectors) + ["by_category", "oracle"]
+    costs = [p.cost for p in singles] + [p.cost for kind in kinds for p in sweep.points(kind)]
+    if min(costs) > 0:
+        ax.set_xscale("log")  # cheap models differ by factors, not by amounts: a linear axis crowds them at the left edge
+    else:  # a free model: linear up to the cheapest priced one
+        ax.set_xscale("symlog", linthresh=min([c for c in costs if c > 0] or [1.0]))
+    ax.set_xlabel(f"average {sweep.basis} per query ({UNITS[sweep.basis]}, log scale)")
     ax.set_ylabel("average quality")
-    ax.grid(alpha=0.3)
-    ax.legend(fontsize=8)
+    ax.grid(alpha=0.3, which="both")
+    ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0))  # outside: no point hides behind it
     ax.set_title(title, fontsize=10)
     fig.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -354,13 +419,47 @@ def plot_sweep(sweep: Sweep, path: Path, title: str) -> None:
     plt.close(fig)
 
 
-def choose_by_goal(sweep: Sweep, target_quality: float | None, target_cost: float | None):
-    """(Choice over every selector at every weight, the goal in absolute terms)."""
+def goal_bounds(sweep: Sweep, target_quality: float | None, target_cost: float | None) -> tuple[float | None, float | None]:
+    """(minimum quality, maximum cost) in absolute terms: the targets times the best single model's."""
     ref = sweep.reference
-    min_quality = None if target_quality is None else target_quality * ref.quality
-    max_cost = None if target_cost is None else target_cost * ref.cost
-    points = [p for kind in sweep.weights[0].selectors for p in sweep.points(kind)]
+    return (None if target_quality is None else target_quality * ref.quality, None if target_cost is None else target_cost * ref.cost)
+
+
+def search_goal(sweep: Sweep, min_quality: float | None, max_cost: float | None, tolerance: float, log=print) -> dict[str, list[float]]:
+    """Per selector, bisect the quality weight for the goal's boundary on the sweep's own splits
+    (frontier.search_weight says what it relies on); each point measured is added to
+    `sweep.searched`. Returns the weights tried per selector, in order."""
+    tried = {}
+    for kind in sweep.weights[0].selectors:
+
+        def measure(weight: float, kind: str = kind) -> Point:
+            result = sweep.measure(weight, (kind,))
+            sweep.searched.append(result)
+            r = result.selectors[kind]
+            log(f"  search: {kind.upper()} at weight {weight:g}: quality {r.avg_quality:.4f} {sweep.basis} {sweep.value(r):.4g}")
+            return Point(sweep.value(r), r.avg_quality, (kind, weight))
+
+        tried[kind] = search_weight(measure, {p.key[1]: p for p in sweep.points(kind)}, min_quality, max_cost, tolerance)
+    return tried
+
+
+def choose_by_goal(sweep: Sweep, target_quality: float | None, target_cost: float | None):
+    """(Choice over every selector at every measured weight, grid and search, the goal in absolute terms)."""
+    min_quality, max_cost = goal_bounds(sweep, target_quality, target_cost)
+    points = [p for kind in sweep.weights[0].selectors for p in sweep.points(kind) + sweep.searched_points(kind)]
     return choose(points, min_quality, max_cost), min_quality, max_cost
+
+
+def weight_text(weight: float) -> str:
+    """The weight as train.py's flag takes it, exactly: the float it parses back to is this one."""
+    short = f"{weight:g}"
+    return short if float(short) == weight else repr(weight)
+
+
+def fold_splits(queries: list[str], k: int, seed: int) -> list[tuple[list[str], list[str]]]:
+    """K (training, held-out) splits of `queries`, every query held out once (data_loader.fold_of)."""
+    fold = fold_of(queries, k, seed)
+    return [([q for q in queries if fold[q] != f], [q for q in queries if fold[q] == f]) for f in range(k)]
 
 
 def train_command(args: argparse.Namespace, settings: TrainSettings, kind: str) -> list[str]:
@@ -372,7 +471,7 @@ def train_command(args: argparse.Namespace, settings: TrainSettings, kind: str) 
     if args.router_config:
         argv += ["--router-config", args.router_config]
     argv += ["--efficiency", settings.efficiency]
-    argv += ["--quality-weight", f"{settings.quality_weight:g}", "--algorithm", kind, "--seed", str(settings.seed)]
+    argv += ["--quality-weight", weight_text(settings.quality_weight), "--algorithm", kind, "--seed", str(settings.seed)]
     if args.folds:
         argv += ["--holdout", "0"]  # the figures are K-fold estimates; the set learns from every query
     elif not args.test_file:
@@ -402,6 +501,18 @@ def run(args: argparse.Namespace) -> int:
     weights = parse_weights(args.weights)
     if args.target_quality is not None and args.target_quality <= 0 or args.target_cost is not None and args.target_cost <= 0:
         raise ValueError("--target-quality and --target-cost are positive fractions of the best single model's quality and cost")
+    goal = args.target_quality is not None or args.target_cost is not None
+    if args.search_tolerance != 0 and not MIN_WEIGHT_TOLERANCE <= args.search_tolerance < 1:
+        raise ValueError(
+            f"--search-tolerance is a weight step in [{MIN_WEIGHT_TOLERANCE:g}, 1), or 0 for the grid alone; got {args.search_tolerance:g}"
+        )
+    if goal and args.tune:
+        raise ValueError(
+            "a goal is chosen at the settings given (tuning at each weight the search tries would need folds inside every "
+            "training side): run tradeoff.py without --tune, then train.py --tune --quality-weight <the chosen weight>"
+        )
+    if args.goal_folds < 2:
+        raise ValueError(f"--goal-folds must be at least 2, got {args.goal_folds}")
     records, report = load_records(Path(args.data_file), strict=args.strict)
     table = build_outcome_table(records, report)
     for line in report.summary_lines():
@@ -416,8 +527,7 @@ def run(args: argparse.Namespace) -> int:
         if args.folds < 2:
             raise ValueError(f"--folds must be at least 2, got {args.folds}")
         test_table = table
-        fold = fold_of(table.queries, args.folds, args.seed)
-        splits = [([q for q in table.queries if fold[q] != f], [q for q in table.queries if fold[q] == f]) for f in range(args.folds)]
+        splits = fold_splits(table.queries, args.folds, args.seed)
     elif args.test_file:
         test_records, test_report = load_records(Path(args.test_file), strict=args.strict)
         test_table = build_outcome_table(test_records, test_report)
@@ -452,57 +562,123 @@ def run(args: argparse.Namespace) -> int:
     result["embedding_dim"] = embedder.dimension
     if profile is not None:
         result["router_config_sha256"] = profile.digest
-    status = 0
-    if args.target_quality is not None or args.target_cost is not None:
-        choice, min_quality, max_cost = choose_by_goal(sweep, args.target_quality, args.target_cost)
-        goal = " and ".join(
-            part
-            for part in (
-                args.target_quality is not None and f"quality >= {args.target_quality:g} x best single ({min_quality:.4f})",
-                args.target_cost is not None and f"{sweep.basis} <= {args.target_cost:g} x best single ({max_cost:.4g})",
-            )
-            if part
-        )
-        result["target"] = {"goal": goal, "met": choice.point is not None}
-        if choice.point is None:
-            p = choice.closest
-            log(f"Goal not met on the held-out queries: {goal}. Closest: {p.key[0].upper()} at weight {p.key[1]:g}, "
-                f"quality {p.quality:.4f}, {sweep.basis} {p.cost:.4g}: {choice.shortfall}.")  # fmt: skip
-            result["target"]["closest"] = {"selector": p.key[0], "weight": p.key[1], "quality": p.quality, sweep.basis: p.cost}
-            status = 3
-        else:
-            kind, weight = choice.point.key
-            chosen = next(w for w in sweep.weights if w.weight == weight)
-            argv = train_command(args, chosen.settings, kind)
-            command = "python train.py " + " ".join(shlex.quote(a) for a in argv)
-            ref = sweep.reference
-            log(
-                f"Goal met: {goal}. {kind.upper()} at weight {weight:g} ({describe_params(_params(chosen.settings, kind))}): "
-                f"quality {choice.point.quality:.4f} ({choice.point.quality / ref.quality:.3f}x), "
-                f"{sweep.basis} {choice.point.cost:.4g} ({choice.point.cost / ref.cost:.3f}x of {sweep.best_single})"
-            )
-            counts = chosen.selectors[kind].selection_counts
-            only = [m for m, n in counts.items() if n == len(sweep.test_queries)]
-            if only:
-                log(f"It sends every held-out query to {only[0]}: on this data the goal is met by not routing.")
-            log(f"Reproduce: {command}")
-            result["target"].update(
-                {"selector": kind, "weight": weight, "quality": choice.point.quality, sweep.basis: choice.point.cost, "command": command}
-            )
-            from train import main as train_main
-
-            train_status = train_main(argv + (["--quiet"] if args.quiet else []))
-            if train_status:
-                return train_status
+    status, chosen = 0, None
+    if goal:
+        status, chosen, result["target"] = pursue_goal(args, table, splits, sweep, embedder.embed, settings, weights, log)
     if args.output_json:
         path = Path(args.output_json)
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
         log(f"Wrote {path}")
     if args.plot:
-        plot_sweep(sweep, Path(args.plot), f"{Path(args.data_file).name}: {sweep.describe_evaluation()}, {embedder.model_id}")
+        files = Path(args.data_file).name + (f", tested on {Path(args.test_file).name}" if args.test_file else "")
+        title = f"{files}\nheld-out queries: {sweep.describe_evaluation()}; {embedder.model_id}"
+        plot_sweep(sweep, Path(args.plot), title, chosen, goal_bounds(sweep, args.target_quality, args.target_cost) if goal else None)
         log(f"Wrote {args.plot}")
     return status
+
+
+def pursue_goal(args, table: OutcomeTable, splits, sweep: Sweep, embed, settings: TrainSettings, weights: list[float], log):
+    """Choose the operating point that meets the goal, on the training queries only, and write its set.
+
+    The choice is made on a cross-validated curve that never holds a held-out query: with --folds,
+    the sweep itself; with --holdout or --test-file, --goal-folds folds of the training queries
+    (the held-out ones then measure the chosen point, as validate.py would). On that curve each
+    selector's weight is searched between the grid's (search_goal). Returns (exit status, the
+    chosen point on the sweep's held-out queries or None, the JSON record).
+    """
+    started = time.monotonic()
+    if args.folds:
+        curve, chosen_on = sweep, f"{args.folds}-fold cross-validation on every query (the sweep above)"
+    else:
+        train_queries = splits[0][0]
+        chosen_on = f"{args.goal_folds}-fold cross-validation on the {len(train_queries)} training queries"
+        log(f"Choosing the operating point by {chosen_on}; the held-out queries are not looked at:")
+        curve = run_sweep(table, fold_splits(train_queries, args.goal_folds, args.seed), table, embed, settings, weights, log=log)
+    grid_trainings = curve.trainings
+    min_quality, max_cost = goal_bounds(curve, args.target_quality, args.target_cost)
+    goal = " and ".join(
+        part
+        for part in (
+            args.target_quality is not None and f"quality >= {args.target_quality:g} x best single ({min_quality:.4f})",
+            args.target_cost is not None and f"{curve.basis} <= {args.target_cost:g} x best single ({max_cost:.4g})",
+        )
+        if part
+    )
+    tried: dict[str, list[float]] = {}
+    if args.search_tolerance:
+        log(f"Searching each selector's weight for the goal's boundary, to within {args.search_tolerance:g} in weight:")
+        tried = search_goal(curve, min_quality, max_cost, args.search_tolerance, log)
+    choice, _, _ = choose_by_goal(curve, args.target_quality, args.target_cost)
+    searched = curve.trainings - grid_trainings
+    per_selector = "; ".join(f"{k.upper()} " + (", ".join(f"{w:g}" for w in ws) or "none") for k, ws in tried.items())
+    log(
+        f"Chosen on {chosen_on}: {len(weights)} grid weights x {len(settings.algorithms)} selectors, "
+        f"{sum(map(len, tried.values()))} weights searched ({per_selector or 'no search'}), "
+        f"{grid_trainings} + {searched} trainings, {time.monotonic() - started:.0f} s"
+    )
+    record = {
+        "goal": goal,
+        "met": choice.point is not None,
+        "chosen_on": chosen_on,
+        "search": {
+            "weight_tolerance": args.search_tolerance or None,
+            "tried": {k: [{"weight": w, **_figures(curve, curve.result_at(k, w).selectors[k])} for w in ws] for k, ws in tried.items()},
+            "trainings": {"grid": grid_trainings, "search": searched},
+        },
+        "curve": {  # every point measured for the choice, by weight
+            kind: [
+                {"weight": p.key[1], "quality": p.quality, curve.basis: p.cost}
+                for p in sorted(curve.points(kind) + curve.searched_points(kind), key=lambda p: p.key[1])
+            ]
+            for kind in curve.weights[0].selectors
+        },
+    }
+    if choice.point is None:
+        p = choice.closest
+        log(f"Goal not met on {chosen_on}: {goal}. Closest: {p.key[0].upper()} at weight {p.key[1]:g}, "
+            f"quality {p.quality:.4f}, {curve.basis} {p.cost:.4g}: {choice.shortfall}.")  # fmt: skip
+        record["closest"] = {"selector": p.key[0], "weight": p.key[1], "quality": p.quality, curve.basis: p.cost}
+        return 3, None, record
+    kind, weight = choice.point.key
+    chosen_settings = curve.result_at(kind, weight).settings
+    argv = train_command(args, chosen_settings, kind)
+    command = "python train.py " + " ".join(shlex.quote(a) for a in argv)
+    ref = curve.reference
+    log(
+        f"Goal met on {chosen_on}: {goal}. {kind.upper()} at weight {weight:g} ({describe_params(_params(chosen_settings, kind))}): "
+        f"quality {choice.point.quality:.4f} ({choice.point.quality / ref.quality:.3f}x), "
+        f"{curve.basis} {choice.point.cost:.4g} ({choice.point.cost / ref.cost:.3f}x of {curve.best_single})"
+    )
+    counts = curve.result_at(kind, weight).selectors[kind].selection_counts
+    only = [m for m, n in counts.items() if n == len(curve.test_queries)]
+    if only:
+        log(f"It sends every query to {only[0]}: on this data the goal is met by not routing.")
+    record.update({"selector": kind, "weight": weight, "quality": choice.point.quality, curve.basis: choice.point.cost, "command": command})
+    on_held_out = choice.point
+    if curve is not sweep:  # the chosen point on the held-out queries: what validate.py will report
+        measured = next((w for w in sweep.weights if w.weight == weight), None) or sweep.measure(weight, (kind,))
+        r = measured.selectors[kind]
+        on_held_out = Point(sweep.value(r), r.avg_quality, (kind, weight))
+        # Relative to the best single model on the same held-out queries, as the goal is on its own curve.
+        held_min, held_max = goal_bounds(sweep, args.target_quality, args.target_cost)
+        meets = choose([on_held_out], held_min, held_max).point is not None
+        record["held_out"] = {"n_queries": len(sweep.test_queries), **_figures(sweep, r), "meets_goal": meets}
+        ref = sweep.reference
+        log(
+            f"On the {len(sweep.test_queries)} held-out queries: quality {r.avg_quality:.4f} ({r.avg_quality / ref.quality:.3f}x), "
+            f"{sweep.basis} {sweep.value(r):.4g} ({sweep.value(r) / ref.cost:.3f}x of {sweep.best_single})"
+            + ("" if meets else ": the goal, met on cross-validation, is missed here (the two estimates differ by their noise)")
+        )
+    log(f"Reproduce: {command}")
+    from train import main as train_main
+
+    train_status = train_main(argv + (["--quiet"] if args.quiet else []))
+    return train_status, on_held_out, record
+
+
+def _figures(sweep: Sweep, r: StrategyResult) -> dict:
+    return {"quality": r.avg_quality, sweep.basis: sweep.value(r)}
 
 
 def _params(settings: TrainSettings, kind: str) -> dict:
@@ -524,6 +700,19 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--tune-budget", type=float, default=60.0, help="seconds of tuning per weight (default 60)")
     p.add_argument("--target-quality", type=float, help="goal: at least this fraction of the best single model's quality")
     p.add_argument("--target-cost", type=float, help="goal: at most this fraction of the best single model's cost (or latency)")
+    p.add_argument(
+        "--search-tolerance",
+        type=float,
+        default=DEFAULT_WEIGHT_TOLERANCE,
+        help=f"with a goal: bisect each selector's weight until the goal's boundary is bracketed this closely "
+        f"(default {DEFAULT_WEIGHT_TOLERANCE:g}; 0: choose from --weights alone)",
+    )
+    p.add_argument(
+        "--goal-folds",
+        type=int,
+        default=DEFAULT_FOLDS,
+        help=f"with a goal and --holdout or --test-file: folds of the training queries the goal is chosen on (default {DEFAULT_FOLDS})",
+    )
     p.add_argument("--output-dir", default="models/", help="where the set that meets the goal is written (default: models/)")
     p.add_argument("--output-json", help="every number of the sweep")
     p.add_argument("--plot", help="quality against cost (or latency) per selector, single models, Oracle (PNG)")

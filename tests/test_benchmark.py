@@ -579,3 +579,17 @@ def test_exit_status_is_1_while_failed_pairs_remain_and_0_once_all_are_answered(
     argv = ["--queries", queries_file(tmp_path, 2), "--models", "m", "--endpoint", server.url, "--output", tmp_path / "o.jsonl"]
     assert run([*argv, *FAST_RETRY]) == 1
     assert run([*argv, *FAST_RETRY]) == 0  # the retry answered them: nothing failed remains
+
+
+def test_placeholder_keys_and_request_headers_are_not_starred_out_of_answers():
+    from llm_benchmark import ModelConfig, Redactor
+
+    model = ModelConfig(
+        "local",
+        endpoint="http://127.0.0.1:8000/v1",
+        api_key="EMPTY",
+        headers={"Content-Type": "application/json", "X-Priority": "1", "X-Api-Key": "tok-abcdef123456"},
+    )
+    redact = Redactor(model.secrets())
+    answer = "The set is EMPTY; send application/json with 1 item; token tok-abcdef123456"
+    assert redact(answer) == "The set is EMPTY; send application/json with 1 item; token ***"
