@@ -544,6 +544,14 @@ def run(args: argparse.Namespace) -> int:
         raise DataError("no held-out query: give --holdout > 0, --folds or --test-file")
     settings = settings_from_args(args)
     profile = profile_from_args(args, log)
+    if profile is not None and any(set(table.models) - set(d.candidates) for d in profile.ml_decisions()):
+        # The sweep trains and replays over every model; the decisions' candidate rule is
+        # train.py's and validate.py's (this script's limit, said rather than hidden).
+        log(
+            "note: the router's decisions allow subsets of these models; this sweep labels and replays over "
+            "every model, so its figures can overstate what a decision gets. The printed train.py command "
+            "trains for the decisions; check the chosen set with validate.py --router-config."
+        )
     quiet = lambda *a: None  # noqa: E731 -- the "features assumed" line is train.py's to say
     embedder = embedder_from_args(args, embedding_cache_dir(args.cache_dir), profile, log if profile else quiet)
     log(f"Sweeping quality weights {', '.join(f'{w:g}' for w in weights)} ({settings.efficiency} basis, {embedder.model_id})")

@@ -294,3 +294,22 @@ def test_tradeoff_sweeps_on_the_profiles_embedding_and_its_command_keeps_the_rou
     assert result["embedding_dim"] == 16  # the sweep itself ran on the profile's cut Qwen3
     written = decode_metadata(json.loads((out / "knn_model.json").read_text())["metadata"])
     assert written["router_config_sha256"] == digest and written["embedding_dim"] == 16
+
+
+def test_tradeoff_says_when_the_decisions_allow_subsets_of_the_swept_models(tiny, tmp_path, capsys):
+    from conftest import write_jsonl
+    from test_tradeoff import priced_rows
+
+    import tradeoff
+
+    data = write_jsonl(tmp_path / "priced.jsonl", priced_rows())
+    argv = ["--data-file", data, "--embedding-model", tiny["qwen3"], "--cache-dir", tmp_path / "c", "--efficiency", "cost"]
+    argv += ["--weights", "1", "--holdout", "0.3", "--algorithm", "knn", "--router-config"]
+    notes = []
+    for name, refs in (("all", "{model: strong}, {model: cheap}"), ("subset", "{model: strong}, {model: elsewhere}")):
+        config = tmp_path / f"{name}.yaml"
+        config.write_text(QWEN3_16.replace("{model: mathy}, {model: wordy}", refs))
+        code, printed = run_main(tradeoff, argv + [config], capsys)
+        assert code == 0, printed
+        notes.append("this sweep labels and replays over every model" in printed)
+    assert notes == [False, True]
