@@ -37,6 +37,16 @@ from scoring import Reply, canonical_metric, read_reply, score
 
 DEFAULT_ENDPOINT = "http://localhost:8000/v1"
 POOL_SHARD = 8
+# What the judge adds to a line (metric judge): kept apart from the answering model's fields.
+JUDGE_FIELDS = (
+    "judge_model",
+    "judge_rating",
+    "judge_error",
+    "judge_verdict",
+    "judge_prompt_tokens",
+    "judge_completion_tokens",
+    "judge_cost",
+)
 MODEL_FIELDS = (
     "model_name",
     "performance",
@@ -54,13 +64,7 @@ MODEL_FIELDS = (
     "reasoning_tokens",
     "answer_status",
     "failure",
-    "judge_model",
-    "judge_rating",
-    "judge_error",
-    "judge_verdict",
-    "judge_prompt_tokens",
-    "judge_completion_tokens",
-    "judge_cost",
+    *JUDGE_FIELDS,
     "prompt",  # derived from the query and its choices each run (`user_message`)
 )
 REASONING_CAP = 16_000  # characters of a reasoning trace kept in the output: its end, where it concludes
@@ -808,15 +812,6 @@ def record_line(record: dict) -> str:
     return line + "\n"
 
 
-JUDGE_FIELDS = (
-    "judge_model",
-    "judge_rating",
-    "judge_error",
-    "judge_verdict",
-    "judge_prompt_tokens",
-    "judge_completion_tokens",
-    "judge_cost",
-)
 JUDGE_VERDICT_CAP = 4000  # characters of the judge's reply kept in the output
 
 
