@@ -71,28 +71,59 @@ def judge_messages(question: str, answer: str, reference: str | None = None, non
 def parse_rating(judgment: str, quoted_from: str | None = None) -> float | None:
     """The judge's rating (1..10) from its reply, or None (a judge failure).
 
-    The last `[[n]]` counts (a judge that revises itself means its last word). A verdict copied
-    from `quoted_from` (the prompt we sent, which holds the answer and the rubric's own example
-    "Rating: [[5]]") is not the judge's: one that, with up to 24 characters before it on its line
-    (or its whole line and the line break), appears in that text is skipped. A number outside
-    1..10 is refused, not clipped."""
+    The last of the judge's own `[[n]]` counts (a judge that revises itself means its last word).
+    `quoted_from` is the prompt we sent (`judge_messages`): verdicts the judge copied from it are
+    not its own. Two kinds of copy are recognised:
+    - from our instructions (the rubric's example 'for example: "Rating: [[5]]"'): the verdict
+      with up to 24 characters before it on its line (the line break included when the line is
+      shorter) appears in the prompt outside the answer;
+    - from the answer: the verdict's line is a line of the answer and so is a line next to it, in
+      the same order (a quoted passage). A single line equal to one the answer wrote is the
+      judge's own: an honest "Rating: [[2]]" stays a rating even when the answer spelled out
+      every possible verdict line to get its grade thrown away.
+    A number outside 1..10 is refused, not clipped."""
     if not isinstance(judgment, str):
         return None
-    source = "\n" + quoted_from if quoted_from else ""
-    text = "\n" + judgment  # every line, the first included, starts after a newline
+    instructions, answer_lines = _split_prompt(quoted_from or "")
+    source = "\n" + instructions if instructions else ""
+    lines = judgment.split("\n")
     ratings = []
-    for match in _VERDICT.finditer(text):
-        # The verdict with what precedes it on its line, up to 24 characters, the line break
-        # included when the line is shorter: found in the prompt, it is a copy. The break tells
-        # a judge's own "Rating: [[5]]" line from the rubric's quoted example, 'example: "Rating: [[5]]"'.
-        newline = text.rfind("\n", 0, match.start())
-        context = text[max(newline, match.start() - 24) : match.end()]
-        if source and context in source:
-            continue
-        ratings.append(float(match.group(1)))
+    for index, line in enumerate(lines):
+        for match in _VERDICT.finditer(line):
+            context = ("\n" + line)[max(0, match.start() + 1 - 24) : match.end() + 1]
+            if source and context in source:
+                continue
+            if _quoted_from_answer(lines, index, answer_lines):
+                continue
+            ratings.append(float(match.group(1)))
     if not ratings or not RATING_MIN <= ratings[-1] <= RATING_MAX:
         return None
     return ratings[-1]
+
+
+def _split_prompt(prompt: str) -> tuple[str, list[str]]:
+    """(the prompt without the answer, the answer's lines stripped), split at the nonce markers."""
+    found = re.search(r"<<<ANSWER (\w+) BEGIN>>>\n(.*)\n<<<ANSWER \1 END>>>", prompt, re.DOTALL)
+    if found is None:
+        return prompt, []
+    return prompt[: found.start()] + prompt[found.end() :], [x.strip() for x in found.group(2).split("\n")]
+
+
+def _quoted_from_answer(lines: list[str], index: int, answer_lines: list[str]) -> bool:
+    """Whether line `index` of the judge's reply sits in a passage of two or more lines copied
+    from the answer (blank lines skipped on both sides)."""
+    here = lines[index].strip()
+    if not here or here not in answer_lines:
+        return False
+    before = next((x.strip() for x in reversed(lines[:index]) if x.strip()), None)
+    after = next((x.strip() for x in lines[index + 1 :] if x.strip()), None)
+    kept = [x for x in answer_lines if x]
+    for i, line in enumerate(kept):
+        if line != here:
+            continue
+        if (before is not None and i > 0 and kept[i - 1] == before) or (after is not None and i + 1 < len(kept) and kept[i + 1] == after):
+            return True
+    return False
 
 
 def rating_to_score(rating: float) -> float:
