@@ -244,6 +244,9 @@ _MC_DECLARED = [
     r"\banswer(?:\s+(?:is|would\s+be|should\s+be|will\s+be|must\s+be))?\s*[:=\-]?\s*(?:(?:option|choice|letter)\s*)?[\(\[]?([A-J])[\)\]]?(?![\w'’])",
     r"\b(?:correct|right|best|final)\s+(?:option|choice|letter)(?:\s+(?:is|would\s+be))?\s*[:=\-]?\s*[\(\[]?([A-J])[\)\]]?(?![\w'’])",
     r"\bI\s+(?:choose|pick|select|go\s+with|would\s+choose|will\s+choose)\s+(?:option\s+|choice\s+)?[\(\[]?([A-J])[\)\]]?(?![\w'’])",
+    # "C is the correct answer" says what "the correct answer is C" says: a correction in that
+    # word order ("Answer: A ... On second thought, C is the correct answer") counts as well.
+    r"(?:^|\b(?:option|choice)\s+|[\s(\[])[\(\[]?([A-J])[\)\]]?\s+is\s+(?:the\s+|my\s+)?(?:final\s+|correct\s+|right\s+)answer\b",
 ]
 # Weaker: "C is the correct answer" counts only where no answer is declared as above ("The answer
 # is B. A is correct only when ..." means B).
@@ -265,6 +268,7 @@ _LETTER_AS_WORD = re.compile(r"\s+(?!(?:because|since|as|is|and|or|which|with|fo
 _MARKUP = [
     (re.compile(r"\\(?:text|textbf|textit|mathrm|mathbf|mathit|mbox|texttt|emph)\s*\{([^{}]*)\}"), r"\1"),
     (re.compile(r"</?\s*answer\s*>", re.IGNORECASE), " answer: "),
+    (re.compile(r"(?<![\w\\])(_{1,2})([^_\s][^_\n]{0,80}?)\1(?!\w)"), r"\2"),  # markdown emphasis: _C_, __C__
     (re.compile(r"[*$`]|\\\(|\\\)|\\\[|\\\]"), ""),
 ]
 
@@ -304,6 +308,9 @@ def extract_choice(answer: str, n_choices: int = 10) -> str | None:
     # characters at most (a hostile "answer" + 20,000 spaces took a minute before).
     text = re.sub(r"[^\S\n]+", " ", _unmarkup(_as_text(answer)))
     text = re.sub(r" ?\n[\s]*", "\n", text).strip()
+    alone = re.fullmatch(r"[\(\[]?([A-J])[\)\]]?[.!]?", text, flags=re.IGNORECASE)
+    if alone:  # a reply that is one letter ("a", "b.") picks it: "a" alone is not the article
+        return alone.group(1).upper() if alone.group(1).upper() in valid else None
     for tier in (_MC_DECLARED, _MC_CLAIMED):
         declared = []
         for pattern in tier:
@@ -544,12 +551,15 @@ def code_blocks(answer: str) -> list[tuple[str, str]]:
             i += 1
             continue
         fence, tag = opening.group(1), _FENCE_TAG.match(opening.group(2)).group(1).lower().rstrip("0123456789.")  # python3.11 -> python
+        # CommonMark: a fence indented by N spaces (inside a list item) takes up to N spaces off each line.
+        indent = len(lines[i]) - len(lines[i].lstrip(" "))
         body, i = [], i + 1
         while i < len(lines):
             closing = re.match(r"^[ \t]*(`{3,}|~{3,})[ \t]*$", lines[i])
             if closing and closing.group(1)[0] == fence[0] and len(closing.group(1)) >= len(fence):
                 break
-            body.append(lines[i])
+            line = lines[i]
+            body.append(line[min(indent, len(line) - len(line.lstrip(" "))) :])
             i += 1
         i += 1
         if any(line.strip() for line in body):

@@ -34,7 +34,8 @@ def test_exact_and_f1_edge_cases():
         ("B", 1, None),  # only A is a valid letter
         ("(B)", 0, None),
         ("This is a.", 4, None),  # a bare lower-case "a" is the article
-        ("a", 4, None),
+        ("a", 4, "A"),  # a reply that is the letter alone picks it: no sentence has the article alone
+        ("e", 4, None),  # ... when it is a valid option
         ("the answer is a", 4, "A"),  # ... unless the pattern is explicit
         ("so a. then B. fine", 4, "B"),  # the article is skipped, the next match still counts
     ],
