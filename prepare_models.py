@@ -69,7 +69,13 @@ def prepare(
         raise RuntimeError("no usable model set:\n  " + "\n  ".join(reasons))
     import train
 
-    log(f"  training locally from {data_file} with {embedding_model or 'the embedding of ' + str(profile.source)} ...")
+    if embedding_model:
+        embedding = embedding_model
+    elif profile is not None:
+        embedding = f"the embedding of {profile.source}"
+    else:
+        embedding = default_embedding_model()
+    log(f"  training locally from {data_file} with {embedding} ...")
     argv = ["--data-file", data_file, "--output-dir", str(models_dir), "--quiet"]
     if embedding_model or profile is None:
         argv += ["--embedding-model", embedding_model or default_embedding_model()]

@@ -265,6 +265,27 @@ def test_prepare_refuses_a_download_for_another_model_and_trains(hub, tmp_path):
     assert meta["embedding_model"] == "sentence-transformers/all-MiniLM-L6-v2" and meta["embedding_dim"] == "384"
 
 
+def test_prepare_trains_with_the_default_embedding_model_when_none_is_named(hub, tmp_path):
+    """The README's end-to-end recipe names no --embedding-model: the fallback trains with the default."""
+    local = tmp_path / "ml-models"
+    done = script(
+        hub,
+        tmp_path,
+        "prepare_models.py",
+        "--models-dir",
+        local,
+        "--data-file",
+        ROOT / "examples/benchmark_output.jsonl",
+        "--cache-dir",
+        tmp_path / "cache",
+        env_extra={"ROUTER_EMBEDDING_MODEL": "minilm"},
+    )
+    assert done.returncode == 0, done.stderr
+    assert "training locally from" in done.stdout and "with minilm" in done.stdout and "path taken: trained" in done.stdout
+    meta = json.loads((local / "knn_model.json").read_text())["metadata"]
+    assert meta["embedding_model"] == "sentence-transformers/all-MiniLM-L6-v2"
+
+
 def test_prepare_fails_only_when_all_three_fail(hub, tmp_path):
     done = script(hub, tmp_path, "prepare_models.py", "--models-dir", tmp_path / "none", "--embedding-model", "minilm")
     assert done.returncode == 1
