@@ -16,6 +16,7 @@ configuration (by content), the dtype, the dimension and the layer.
 
 from __future__ import annotations
 
+import difflib
 import hashlib
 import importlib.metadata
 import os
@@ -125,6 +126,15 @@ def resolve_model(name: str, revision: str | None = None) -> ModelSource:
         known = {hub.rsplit("/", 1)[-1]: hub for hub in KNOWN_DIMENSIONS}
         model_id = known.get(local.absolute().name) or known.get(resolved.name) or resolved.name
         return ModelSource(model_id, str(resolved), f"path:{resolved}|{folder_fingerprint(resolved)}")
+    unknown_bare_name = hub_id == name and "/" not in name
+    near = difflib.get_close_matches(name.lower(), MODEL_ALIASES, n=1, cutoff=0.75) if unknown_bare_name else []
+    if near:
+        # A bare name one typo away from a short name (`minlm`) would otherwise be tried as a hub
+        # id, and fail only after a minute of network retries.
+        raise EmbeddingModelError(
+            f"unknown embedding model {name!r}: did you mean {near[0]!r}? Short names: {', '.join(sorted(MODEL_ALIASES))}; "
+            "otherwise give a hub id (owner/name) or a local folder"
+        )
     return ModelSource(hub_id, hub_id, hub_identity(hub_id, revision))
 
 

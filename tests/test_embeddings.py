@@ -204,3 +204,19 @@ def test_compacting_keeps_keys_that_end_in_zero_bytes(tmp_path):
     cache.compact()
     fresh = EmbeddingCache(tmp_path, "m@1", log=lambda message: pytest.fail(message))
     assert len(fresh) == 4 and fresh.get(keys)[:, 0].tolist() == [0.0, 1.0, 2.0, 3.0]
+
+
+def test_a_short_name_one_typo_away_is_refused_at_once_with_the_names(tmp_path, capsys):
+    """`minlm` would otherwise be tried as a hub id and fail after a minute of network retries."""
+    from conftest import ROOT
+
+    import train
+    from embeddings import EmbeddingModelError, resolve_model
+
+    with pytest.raises(EmbeddingModelError, match=r"unknown embedding model 'minlm': did you mean 'minilm'\?"):
+        resolve_model("minlm")
+    assert resolve_model("Qwen3").model_id == "Qwen/Qwen3-Embedding-0.6B"  # a short name in any case
+    assert resolve_model("bert-base-uncased").model_id == "bert-base-uncased"  # a legacy bare hub id
+    data = ROOT / "examples" / "llmrouter-9models.train.jsonl"
+    code = train.main(["--data-file", str(data), "--output-dir", str(tmp_path), "--embedding-model", "minlm", "--quiet"])
+    assert code == 1 and "did you mean 'minilm'?" in capsys.readouterr().err
