@@ -247,6 +247,11 @@ _MC_DECLARED = [
     # "C is the correct answer" says what "the correct answer is C" says: a correction in that
     # word order ("Answer: A ... On second thought, C is the correct answer") counts as well.
     r"(?:^|\b(?:option|choice)\s+|[\s(\[])[\(\[]?([A-J])[\)\]]?\s+is\s+(?:the\s+|my\s+)?(?:final\s+|correct\s+|right\s+)answer\b",
+    # A self-correction names the new letter right after its marker: "Answer: A. Wait, no.
+    # Actually, C is correct.", "Correction: it should be C.", "No wait - C.", "scratch that: B."
+    r"\b(?:wait|actually|correction|scratch\s+that|on\s+second\s+thought|I\s+mean|make\s+that|oops|no\s*[,\u2014\u2013-])"
+    r"[^A-Za-z\n]{0,4}(?:[^\n.]{0,30}?\b(?:is|be)\s+)?[\(\[]?([A-J])[\)\]]?"
+    r"(?=\s*(?:[.!;:,]|$|\s+is\s+(?:the\s+)?(?:correct|right|answer|true)\b))",
 ]
 # Weaker: "C is the correct answer" counts only where no answer is declared as above ("The answer
 # is B. A is correct only when ..." means B).
