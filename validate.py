@@ -355,6 +355,11 @@ def _fetch(args, log) -> tuple[Path, Path]:
 
         download_file(args.data_repo, VALIDATION_DATA_FILE, models_dir, "dataset")
         log(f"  Downloaded {VALIDATION_DATA_FILE}")
+    if missing and args.no_download and len(missing) == len(algorithms):
+        raise DataError(
+            f"{models_dir}: no trained set here ({', '.join(ARTIFACT_FILES[k] for k in missing)} missing): train one into it "
+            f"(python train.py --output-dir {models_dir} ...), or drop --no-download to fetch one from {args.models_repo}"
+        )
     return models_dir, data_file
 
 

@@ -4,7 +4,7 @@ import json
 
 import numpy as np
 import pytest
-from conftest import write_jsonl
+from conftest import ROOT, write_jsonl
 
 import train
 import validate
@@ -304,3 +304,14 @@ def test_serve_local_llms_takes_cache_dir_as_a_cache_root_too(tmp_path, capsys):
     assert serve_local_llms.main(["--cache-dir", str(tmp_path), "--sha256"]) == 0
     assert [p.name for p in tmp_path.iterdir()] == ["local-llms"]
     assert "gemma3-270m" in capsys.readouterr().out
+
+
+def test_a_models_dir_without_a_trained_set_says_how_to_get_one(tmp_path, capsys):
+    import validate
+
+    data = ROOT / "examples" / "llmrouter-9models.test.jsonl"
+    code = validate.main(["--data-file", str(data), "--models-dir", str(tmp_path / "empty"), "--no-download"])
+    err = capsys.readouterr().err
+    assert code == 1
+    assert "no trained set here (knn_model.json, kmeans_model.json, svm_model.json missing)" in err
+    assert f"python train.py --output-dir {tmp_path / 'empty'}" in err and "drop --no-download" in err
