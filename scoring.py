@@ -269,6 +269,7 @@ _MC_SHAPES = [
 ]
 # "A" and "I" are also English words: "the answer is a bit long", "Answer: I think C". Either,
 # followed by a lower-case word that could not follow an option letter, is read as the word.
+_MC_HEDGE = re.compile(r"[\)\]]?\s*(?:\bor\b|/)\s*(?:option\s+|choice\s+)?[\(\[]?[A-J][\)\]]?(?![\w'’])", re.IGNORECASE)
 _LETTER_AS_WORD = re.compile(r"\s+(?!(?:because|since|as|is|and|or|which|with|for|was|seems|but|so)\b)[a-z]")
 _MARKUP = [
     (re.compile(r"\\(?:text|textbf|textit|mathrm|mathbf|mathit|mbox|texttt|emph)\s*\{([^{}]*)\}"), r"\1"),
@@ -322,9 +323,11 @@ def extract_choice(answer: str, n_choices: int = 10) -> str | None:
             for match in re.finditer(pattern, text, flags=re.IGNORECASE):
                 letter = _letter_at(match, text, valid, True)
                 if letter:
-                    declared.append((match.start(1), letter))
+                    declared.append((match.start(1), letter, match.end(1)))
         if declared:
-            return max(declared)[1]
+            _, letter, end = max(declared)
+            # A hedge ("Answer: A or B", "A/B") picks no single option: it scores as no answer.
+            return None if _MC_HEDGE.match(text, end) else letter
     for pattern in _MC_SHAPES:
         for match in re.finditer(pattern, text, flags=re.IGNORECASE | re.MULTILINE):
             letter = _letter_at(match, text, valid, False)
