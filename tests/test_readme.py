@@ -159,5 +159,5 @@ def test_the_exit_status_table_covers_every_script():
     section = text[text.index("## Exit status") :]
     section = section[: section.index("\n## ", 1)]
     listed = set(re.findall(r"^\| `([\w.]+)` \|", section, flags=re.MULTILINE))
-    scripts = {p.name for p in ROOT.glob("*.py") if 'if __name__ == "__main__":' in p.read_text()} | {"run_tests.sh"}
+    scripts = {p.name for p in ROOT.glob("*.py") if 'if __name__ == "__main__":' in p.read_text()} | {"setup_tests.sh"}
     assert listed == scripts

