@@ -467,6 +467,11 @@ class Embedder:
         self.revision = revision
         self.quiet = quiet
         self._model = None
+        self._open_cache(cache_dir)
+
+    def _open_cache(self, cache_dir: str | Path | None) -> None:
+        """The on-disk cache under `cache_dir`, keyed by `cache_identity` (no cache without a
+        folder), and its hit and miss counters."""
         self.cache = EmbeddingCache(cache_dir, self.cache_identity, log=self._log) if cache_dir else None
         self.cache_hits = 0
         self.cache_misses = 0
@@ -637,9 +642,11 @@ class RouterEmbedder(Embedder):
         self.revision = None
         self._model = None
         self.model_used: str | None = None  # what the router says it ran, from its answers
-        self.cache = EmbeddingCache(cache_dir, self.source.identity, log=self._log) if cache_dir else None
-        self.cache_hits = 0
-        self.cache_misses = 0
+        self._open_cache(cache_dir)
+
+    @property
+    def cache_identity(self) -> str:
+        return self.source.identity
 
     @property
     def dimension(self) -> int:
@@ -707,9 +714,7 @@ class NativeEmbedder(Embedder):
         self._tokenizer = None
         self._folder: Path | None = None
         self.requested_dimension = dimension
-        self.cache = EmbeddingCache(cache_dir, self.cache_identity, log=self._log) if cache_dir else None
-        self.cache_hits = 0
-        self.cache_misses = 0
+        self._open_cache(cache_dir)
 
     @property
     def model_id(self) -> str:
@@ -860,9 +865,7 @@ class RemoteEmbedder(Embedder):
         model_id = f"openai_compatible:{endpoint.model}"
         identity = f"{model_id}@{endpoint.url}|dimensions={endpoint.dimensions}|expected={dimension}|as-returned"
         self.source = ModelSource(model_id, endpoint.url, identity)
-        self.cache = EmbeddingCache(cache_dir, self.cache_identity, log=self._log) if cache_dir else None
-        self.cache_hits = 0
-        self.cache_misses = 0
+        self._open_cache(cache_dir)
 
     @property
     def cache_identity(self) -> str:
