@@ -15,11 +15,11 @@ import argparse
 import os
 import sys
 
-from code_sandbox import SandboxUnavailable, require_isolation
+from code_sandbox import require_isolation
+from errors import ToolkitError, UsageError
 from llm_benchmark import (
     DEFAULT_ENDPOINT,
     BenchmarkSettings,
-    ConfigError,
     ModelConfig,
     RetryPolicy,
     format_summary,
@@ -72,7 +72,7 @@ def main(argv: list[str] | None = None) -> int:
             key = args.api_key or os.environ.get("LLM_API_KEY") or os.environ.get("OPENAI_API_KEY")
             names = [n.strip() for n in args.models.split(",") if n.strip()]
             if not names:
-                raise ConfigError("--models: no model names")
+                raise UsageError("--models: no model names")
             models = [ModelConfig(name=n, endpoint=args.endpoint, api_key=key) for n in names]
         queries, stats = load_queries(args.queries, args.limit)
         # The judge is read only when a query needs it: an unset ${VAR} in an unused judge entry stops nothing.
@@ -86,7 +86,7 @@ def main(argv: list[str] | None = None) -> int:
                 or os.environ.get("OPENAI_API_KEY")
             )
             judge = ModelConfig(name=args.judge_model, endpoint=args.judge_endpoint or args.endpoint, api_key=judge_key)
-    except ConfigError as exc:
+    except ToolkitError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     if args.concurrency < 1:
@@ -98,7 +98,7 @@ def main(argv: list[str] | None = None) -> int:
     if has_code and not args.unsafe_code:
         try:
             require_isolation()  # before any request: a run that cannot score safely does not start
-        except SandboxUnavailable as exc:
+        except ToolkitError as exc:
             print(f"error: {exc}", file=sys.stderr)
             return 2
     elif has_code:
@@ -123,7 +123,7 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print(f"\ninterrupted: every answered pair is in {args.output}; run the same command again to resume", file=sys.stderr)
         return 130
-    except ConfigError as exc:
+    except ToolkitError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     print()

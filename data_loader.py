@@ -18,6 +18,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterable
 
+from errors import ToolkitError, UsageError
+
 # The runtime's 14-slot one-hot order, as read from the router's Go source. `unknown` has its
 # own slot; any name not in this list takes the `other` slot. Matching is exact.
 CATEGORIES: tuple[str, ...] = (
@@ -50,7 +52,7 @@ EFFICIENCY_BASES = ("latency", "cost")
 TIE_TOLERANCE = 1e-9
 
 
-class DataError(ValueError):
+class DataError(ToolkitError, ValueError):
     """Input data that cannot be used; the message names the file, line and field."""
 
 
@@ -559,9 +561,9 @@ class Objective:
 def fit_objective(table: OutcomeTable, quality_weight: float = DEFAULT_QUALITY_WEIGHT, basis: str = "latency") -> Objective:
     """The objective for a training table: `ref` is the median efficiency value of its outcomes."""
     if not 0.0 <= quality_weight <= 1.0:
-        raise ValueError(f"quality weight must be in [0, 1], got {quality_weight}")
+        raise UsageError(f"quality weight must be in [0, 1], got {quality_weight}")
     if basis not in EFFICIENCY_BASES:
-        raise ValueError(f"efficiency basis must be one of {EFFICIENCY_BASES}, got {basis!r}")
+        raise UsageError(f"efficiency basis must be one of {EFFICIENCY_BASES}, got {basis!r}")
     attribute = "latency" if basis == "latency" else "cost"
     values = [getattr(o, attribute) for m in table.outcomes_by_query.values() for o in m.values()]
     present = sorted(v for v in values if v is not None)
@@ -657,7 +659,7 @@ def split_queries(queries: Iterable[str], fraction: float, seed: int) -> tuple[l
     """
     unique = list(dict.fromkeys(queries))
     if not 0.0 <= fraction < 1.0:
-        raise ValueError(f"held-out fraction must be in [0, 1), got {fraction}")
+        raise UsageError(f"held-out fraction must be in [0, 1), got {fraction}")
     n_out = int(round(fraction * len(unique)))
     ordered = sorted(unique, key=lambda q: query_hash(q, seed))
     held_out = set(ordered[:n_out])

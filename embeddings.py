@@ -30,6 +30,7 @@ from pathlib import Path
 import numpy as np
 
 from data_loader import write_file_atomically
+from errors import ToolkitError
 
 BUNDLED_MINILM_ID = "sentence-transformers/all-MiniLM-L6-v2"
 
@@ -69,7 +70,7 @@ CHECKPOINT_BATCHES = 16
 CHECKPOINT_SECONDS = 15.0
 
 
-class EmbeddingModelError(RuntimeError):
+class EmbeddingModelError(ToolkitError, RuntimeError):
     pass
 
 
@@ -227,7 +228,7 @@ def load_sentence_transformer(source: ModelSource, device: str = "cpu", revision
         ) from None
 
 
-class CacheError(RuntimeError):
+class CacheError(ToolkitError, RuntimeError):
     pass
 
 

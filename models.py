@@ -20,17 +20,18 @@ from pathlib import Path
 import numpy as np
 
 from data_loader import CATEGORIES, Objective, OutcomeTable, best_model, category_one_hot
+from errors import ToolkitError
 
 TOOL_VERSION = "1.0.0"
 ARTIFACT_FILES = {"knn": "knn_model.json", "kmeans": "kmeans_model.json", "svm": "svm_model.json"}
 ALGORITHMS = tuple(ARTIFACT_FILES)
 
 
-class ArtifactError(ValueError):
+class ArtifactError(ToolkitError, ValueError):
     """An artifact the runtime would reject, or one that does not fit the data it is used with."""
 
 
-class TrainingError(ValueError):
+class TrainingError(ToolkitError, ValueError):
     pass
 
 

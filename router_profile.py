@@ -34,6 +34,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from data_loader import CATEGORIES
+from errors import ToolkitError
 
 ML_ALGORITHMS = ("knn", "kmeans", "svm")
 CATEGORY_SLOTS = len(CATEGORIES)
@@ -92,7 +93,7 @@ CANONICAL_DEFAULTS = {
 }
 
 
-class RouterConfigError(ValueError):
+class RouterConfigError(ToolkitError, ValueError):
     """A router config this module cannot read: names the file, the field and, where known, the line."""
 
 
