@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 EPS = 1e-12
+UNITS = {"cost": "USD", "latency": "s"}  # the unit of each efficiency basis, as reports and plots print it
 
 
 @dataclass(frozen=True)
