@@ -509,6 +509,15 @@ def build_outcome_table(records: list[Record], report: LoadReport | None = None)
     )
 
 
+def load_outcome_table(path: str | Path, strict: bool = False, log=print) -> tuple[OutcomeTable, LoadReport]:
+    """Load a benchmark JSONL into its outcome table; the load report's lines are logged."""
+    records, report = load_records(path, strict=strict)
+    table = build_outcome_table(records, report)
+    for line in report.summary_lines():
+        log(line)
+    return table, report
+
+
 # ---------------------------------------------------------------------------------------------
 # The objective
 

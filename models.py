@@ -1,9 +1,12 @@
 """The three selectors: train from the outcome table, export runtime-exact JSON, replay `Select`.
 
-Each selector kind has the same three parts, registered once in `SELECTORS`:
-  train_<kind>(training_set, settings) -> TrainedSelector   (artifact dict + fitted estimator)
-  check_<kind>(artifact) -> None                             (the runtime's parse, raises ArtifactError)
-  select_<kind>(artifact, features) -> Selection             (the runtime's Select, batched)
+Each selector kind is one `Selector` entry of `SELECTORS` (see `register_selector`), which holds
+everything the suite knows about it:
+  train(training_set, **settings) -> TrainedSelector   (artifact dict + fitted estimator)
+  check(artifact) -> None                              (the runtime's parse, raises ArtifactError)
+  select(artifact, features) -> Selection              (the runtime's Select, batched)
+  file_name, feature_dim(artifact), labels(artifact)   (the file, its feature size, its model names)
+  settings (flags, defaults, help) and tuning_grid     (cli.py and tuning.py generate from them)
 
 The replays follow ../shared/docs/router-artifacts.md; validate.py and the tests call only them.
 """
@@ -14,6 +17,7 @@ import json
 import math
 import os
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -23,8 +27,8 @@ from data_loader import CATEGORIES, Objective, OutcomeTable, best_model, categor
 from errors import ToolkitError
 
 TOOL_VERSION = "1.0.0"
-ARTIFACT_FILES = {"knn": "knn_model.json", "kmeans": "kmeans_model.json", "svm": "svm_model.json"}
-ALGORITHMS = tuple(ARTIFACT_FILES)
+ALGORITHMS = ("knn", "kmeans", "svm")  # the router's three (ml.<kind>.pretrained_path); `algorithms()` adds any registered since
+ARTIFACT_FILES: dict[str, str] = {}  # kind -> file name, filled by register_selector
 
 
 class ArtifactError(ToolkitError, ValueError):
@@ -857,36 +861,199 @@ def _check_common(a: dict) -> None:
 # ---------------------------------------------------------------------------------------------
 # Registry, metadata, files
 
-SELECTORS = {
-    "knn": (train_knn, check_knn, select_knn),
-    "kmeans": (train_kmeans, check_kmeans, select_kmeans),
-    "svm": (train_svm, check_svm, select_svm),
-}
+
+@dataclass(frozen=True)
+class Setting:
+    """One setting of a selector: the flag `--<kind>-<name>` (underscores as hyphens), the
+    TrainSettings attribute `<kind>_<name>`, the train function's keyword `param` (default: name).
+    `tuned`: the tuning grid varies it, so a reproducing command always spells it out; the others
+    are spelled out only when they differ from `default`."""
+
+    name: str
+    default: object
+    help: str | None = None
+    param: str | None = None
+    choices: tuple | None = None
+    tuned: bool = False
+
+    @property
+    def keyword(self) -> str:
+        return self.param or self.name
+
+    def text(self, value) -> str:
+        """The value as a flag takes it (floats as %g)."""
+        return f"{value:g}" if isinstance(value, float) else str(value)
+
+
+@dataclass(frozen=True)
+class Selector:
+    """Everything the suite knows about one selector kind (see the module docstring)."""
+
+    kind: str
+    train: Callable[..., TrainedSelector]
+    check: Callable[[dict], None]
+    select: Callable[[dict, np.ndarray], Selection]
+    file_name: str
+    feature_dim: Callable[[dict], int | None]  # the feature size the file expects (None: it cannot tell)
+    labels: Callable[[dict], set[str]]  # the model names the file can return
+    settings: tuple[Setting, ...] = ()
+    tuning_grid: Callable[[dict, int], list[dict]] | None = None  # (current values by keyword, training queries) -> candidates
+
+    def attribute(self, setting: Setting) -> str:
+        return f"{self.kind}_{setting.name}"
+
+    def flag(self, setting: Setting) -> str:
+        return "--" + self.attribute(setting).replace("_", "-")
+
+
+SELECTORS: dict[str, Selector] = {}
+
+
+def register_selector(selector: Selector) -> Selector:
+    """Add a selector kind: train.py, validate.py, tradeoff.py and --tune pick it up from here."""
+    SELECTORS[selector.kind] = selector
+    ARTIFACT_FILES[selector.kind] = selector.file_name
+    return selector
+
+
+def unregister_selector(kind: str) -> None:
+    SELECTORS.pop(kind)
+    ARTIFACT_FILES.pop(kind)
+
+
+def algorithms() -> tuple[str, ...]:
+    """Every registered selector kind, in registration order (`--algorithm all`)."""
+    return tuple(SELECTORS)
+
+
+def _knn_feature_dim(a: dict) -> int | None:
+    return len(a["embeddings"][0]) if a["embeddings"] else None
+
+
+def _kmeans_feature_dim(a: dict) -> int | None:
+    return len(a["centroids"][0]) if a["centroids"] else None
+
+
+def _svm_feature_dim(a: dict) -> int | None:
+    for c in a.get("linear_classifiers") or []:
+        return len(c.get("weights") or [])
+    for c in a.get("rbf_classifiers") or []:
+        for sv in c.get("support_vectors") or []:  # the first classifier with support vectors
+            return len(sv)
+    return None
+
+
+def _svm_labels(a: dict) -> set[str]:
+    names = {str(x) for x in a.get("model_names") or []}
+    for key in ("linear_classifiers", "rbf_classifiers"):
+        names |= {str(c.get("model_name")) for c in a.get(key) or [] if isinstance(c, dict)}
+    return names
+
+
+KNN_ROW_BUDGETS = (0, 250, 1000)  # --knn-max-rows values --tune tries besides the default
+
+
+# The grids try the most promising settings first (from 5-fold runs on public routing data), so a
+# --tune budget that runs out has tried what matters; "always the best single model" early (KNN
+# smoothing over every training query, one KMeans cluster).
+def _knn_grid(current: dict, n_train: int) -> list[dict]:
+    pairs = [(5, n_train), (15, 30), (15, 60), (5, 60), (15, 120), (15, 250), (5, 10), (15, 10), (5, 1), (15, 1)]
+    budget = current["max_rows"]
+    grid = [{"k": k, "smoothing": s, "max_rows": budget} for k, s in pairs]
+    # Other row budgets at the default k and smoothing, last: fewer rows cost the router less
+    # on every request (runtime_cost.py), no budget keeps every training query.
+    return grid + [{"k": current["k"], "smoothing": current["smoothing"], "max_rows": b} for b in KNN_ROW_BUDGETS if b != budget]
+
+
+def _kmeans_grid(current: dict, n_train: int) -> list[dict]:
+    return [{"clusters": c} for c in (1, 16, 32, 64, 4, 2)]
+
+
+def _svm_grid(current: dict, n_train: int) -> list[dict]:
+    pairs = [(0.03, 2.0), (0.03, 1.0), (0.03, 0.5), (0.1, 2.0), (0.01, 2.0), (0.03, 5.0), (0.1, 0.5), (0.3, 1.0), (1.0, 1.0)]
+    return [{"C": c, "gamma": g} for c, g in pairs]
+
+
+register_selector(
+    Selector(
+        "knn",
+        train_knn,
+        check_knn,
+        select_knn,
+        "knn_model.json",
+        _knn_feature_dim,
+        lambda a: {str(x) for x in a.get("labels") or []},
+        (
+            Setting("k", 5, tuned=True),
+            # 5-fold CV on training data, see README
+            Setting("smoothing", 30, "label each KNN row with the best model of its N nearest training queries (1 = its own)", tuned=True),
+            # 5-fold CV on two public sets, see README; 0: no budget
+            Setting(
+                "max_rows",
+                500,
+                "write at most N KNN rows (prototypes of the training queries): the router builds a Ball Tree over "
+                "every row on every request (0 = no budget; default %(default)s)",
+                tuned=True,
+            ),
+        ),
+        _knn_grid,
+    )
+)
+register_selector(
+    Selector(
+        "kmeans",
+        train_kmeans,
+        check_kmeans,
+        select_kmeans,
+        "kmeans_model.json",
+        _kmeans_feature_dim,
+        lambda a: {str(x) for x in a.get("cluster_models") or []},
+        (Setting("clusters", 8, tuned=True),),
+        _kmeans_grid,
+    )
+)
+register_selector(
+    Selector(
+        "svm",
+        train_svm,
+        check_svm,
+        select_svm,
+        "svm_model.json",
+        _svm_feature_dim,
+        _svm_labels,
+        (
+            Setting("kernel", "rbf", choices=("rbf", "linear")),
+            Setting("c", 0.1, "SVR regularisation C", param="C", tuned=True),  # 5-fold CV on training data, see README
+            Setting("gamma", 1.0, tuned=True),
+            Setting(
+                "prototypes", 256, "at most this many training points per SVM regressor (micro-cluster centres beyond it)", "max_prototypes"
+            ),
+        ),
+        _svm_grid,
+    )
+)
 
 
 def check_artifact(kind: str, artifact: dict) -> None:
     if not isinstance(artifact, dict):
         raise ArtifactError("the file is not a JSON object")
     _check_common(artifact)
-    SELECTORS[kind][1](artifact)
+    SELECTORS[kind].check(artifact)
     if artifact.get("algorithm") != kind:
         raise ArtifactError(f"algorithm is {artifact.get('algorithm')!r}, expected {kind!r}")
 
 
 def feature_dim_of(kind: str, artifact: dict) -> int | None:
-    if kind == "knn":
-        return len(artifact["embeddings"][0]) if artifact["embeddings"] else None
-    if kind == "kmeans":
-        return len(artifact["centroids"][0]) if artifact["centroids"] else None
-    for c in artifact.get("linear_classifiers") or []:
-        return len(c["weights"])
-    for c in artifact.get("rbf_classifiers") or []:
-        return len(c["support_vectors"][0]) if c["support_vectors"] else None
-    return None
+    return SELECTORS[kind].feature_dim(artifact)
+
+
+def artifact_labels(kind: str, artifact: dict) -> set[str]:
+    """The model names a selector file can return."""
+    return SELECTORS[kind].labels(artifact)
 
 
 def select(kind: str, artifact: dict, features: np.ndarray) -> Selection:
-    return SELECTORS[kind][2](artifact, features)
+    return SELECTORS[kind].select(artifact, features)
 
 
 def encode_metadata(values: dict) -> dict[str, str]:

@@ -17,6 +17,7 @@ from types import SimpleNamespace
 
 import numpy as np
 
+from cli import add_router_arguments, add_training_arguments, embedding_options_from_args, settings_from_args
 from data_loader import (
     CATEGORIES,
     DATA_REPO,
@@ -24,29 +25,21 @@ from data_loader import (
     VALIDATION_DATA_FILE,
     DataError,
     Objective,
-    build_outcome_table,
+    OutcomeTable,
     fit_objective,
-    fold_of,
-    load_records,
+    load_outcome_table,
     query_hash,
     query_set_digest,
     split_queries,
 )
-from embeddings import (
-    EmbeddingModelError,
-    embedder_for_profile,
-    embedding_cache_dir,
-    is_router_model,
-    make_embedder,
-    random_unit_vectors,
-    resolve_model,
-)
+from embeddings import is_router_model, random_unit_vectors, resolve_model
+from errors import ToolkitError
 from evaluation import EvalTable, StrategyResult, decision_baselines, evaluate_baselines, evaluate_choices, routing_benefits
 from models import (
-    ALGORITHMS,
     ARTIFACT_FILES,
     ArtifactError,
     QueryRoutes,
+    algorithms,
     build_features,
     decode_metadata,
     feature_dim_of,
@@ -57,16 +50,11 @@ from models import (
 )
 from plots import plot_results
 from router_api import RouterUnavailable, router_token, use_token
-from router_profile import RouterConfigError, add_router_config_argument, check_deploy, profile_from_args, recorded_embedding
+from router_profile import DecisionProfile, add_router_config_argument, check_deploy, profile_from_args, recorded_embedding
 from runtime_cost import DEFAULT_COST_SAMPLE, format_costs, measure_costs
 from skew import format_report, sample_queries, skew_report
-from train import (
-    add_router_arguments,
-    add_training_arguments,
-    router_decisions,
-    settings_from_args,
-    train_from_table,
-)
+from train_job import router_decisions
+from training import fold_splits, replay_held_out
 
 BOLD, RESET = "\033[1m", "\033[0m"
 
@@ -194,8 +182,6 @@ def replay_routes(profile, table, meta: dict, queries: list[str], log) -> QueryR
     decisions = router_decisions(profile, table, log)
     source = profile.source if decisions else None
     if decisions is None and meta.get("decision_candidates"):
-        from router_profile import DecisionProfile
-
         decisions = tuple(DecisionProfile(n, a, tuple(c), tuple(d)) for n, a, c, d in meta["decision_candidates"])
         source = "the artifacts' metadata (the config they were trained for)"
     if not decisions:
@@ -275,10 +261,15 @@ def format_benefits(results: list[StrategyResult]) -> str:
     return "\n".join(lines)
 
 
-def _fetch(args, log) -> tuple[Path, Path]:
+def selected_algorithms(args) -> list[str]:
+    return list(algorithms()) if args.algorithm == "all" else [args.algorithm]
+
+
+def resolve_set(args, log) -> tuple[Path, Path]:
+    """(models dir, data file): downloaded from the Hub where missing, unless --no-download."""
     models_dir = Path(args.models_dir)
-    algorithms = list(ALGORITHMS) if args.algorithm == "all" else [args.algorithm]
-    missing = [k for k in algorithms if not (models_dir / ARTIFACT_FILES[k]).exists()]
+    wanted = selected_algorithms(args)
+    missing = [k for k in wanted if not (models_dir / ARTIFACT_FILES[k]).exists()]
     if missing and not args.no_download:
         from hub import download_file
 
@@ -294,7 +285,7 @@ def _fetch(args, log) -> tuple[Path, Path]:
 
         download_file(args.data_repo, VALIDATION_DATA_FILE, models_dir, "dataset")
         log(f"  Downloaded {VALIDATION_DATA_FILE}")
-    if missing and args.no_download and len(missing) == len(algorithms):
+    if missing and args.no_download and len(missing) == len(wanted):
         raise DataError(
             f"{models_dir}: no trained set here ({', '.join(ARTIFACT_FILES[k] for k in missing)} missing): train one into it "
             f"(python train.py --output-dir {models_dir} ...), or drop --no-download to fetch one from {args.models_repo}"
@@ -320,23 +311,21 @@ def evaluate_once(
     return results + selector_results, failed
 
 
-def cross_validate(args, table, embedder_fn, log, decisions=None) -> dict:
-    """K query-level folds: train with train.py's code on K-1, evaluate on the held-out fold
-    (with `decisions`, trained and replayed for the router's decision candidates)."""
-
-    k = args.cross_validate
-    folds = fold_of(table.queries, k, args.seed)
+def cross_validate(args, table: OutcomeTable, embed, log, decisions=None) -> dict:
+    """K query-level folds: train on K-1 and replay on the held-out fold (training.replay_held_out;
+    with `decisions`, trained and replayed for the router's decision candidates). Returns, per
+    strategy, the mean and spread of quality, objective and best-model rate over the folds."""
     per_strategy: dict[str, list[dict]] = {}
     settings = settings_from_args(args)
-    for fold in range(k):
-        train_q = [q for q in table.queries if folds[q] != fold]
-        test_q = [q for q in table.queries if folds[q] == fold and len(table.outcomes_by_query[q]) == len(table.models)]
-        trained = train_from_table(table, train_q, embedder_fn, settings, decisions=decisions)
-        loaded = LoadedSelectors(trained.artifacts, {}, {})
+    complete = {q for q in table.queries if len(table.outcomes_by_query[q]) == len(table.models)}
+    for fold, (train_q, held_out) in enumerate(fold_splits(table.queries, args.cross_validate, args.seed)):
+        test_q = [q for q in held_out if q in complete]
+        replay = replay_held_out(table, train_q, test_q, embed, settings, decisions)
+        trained = replay.trained
         routes = query_routes(test_q, decisions, table.decision_by_query, table.category_by_query) if decisions else None
-        features = build_features(embedder_fn(table.texts(test_q)), [table.category_by_query[q] for q in test_q])
         ranking = [m for m, _ in trained.ranking]
-        results, failed = evaluate_once(table, loaded, test_q, features, trained.objective, ranking, trained.category_models, routes)
+        loaded = LoadedSelectors(trained.artifacts, {}, {})
+        results, failed = evaluate_once(table, loaded, test_q, replay.features, trained.objective, ranking, trained.category_models, routes)
         for kind, why in failed.items():
             log(f"fold {fold}: {kind} failed: {why}")
         for r in results:
@@ -344,13 +333,38 @@ def cross_validate(args, table, embedder_fn, log, decisions=None) -> dict:
             per_strategy.setdefault(name, []).append(
                 {"avg_quality": r.avg_quality, "avg_objective": r.avg_objective, "best_model_rate": r.best_model_rate}
             )
-        log(f"  fold {fold + 1}/{k}: {len(train_q)} train, {len(test_q)} evaluated")
-    summary = {}
-    for name, rows in per_strategy.items():
-        summary[name] = {
-            key: {"mean": float(np.mean([r[key] for r in rows])), "std": float(np.std([r[key] for r in rows]))} for key in rows[0]
-        }
-    return summary
+        log(f"  fold {fold + 1}/{args.cross_validate}: {len(train_q)} train, {len(test_q)} evaluated")
+    return {
+        name: {key: {"mean": float(np.mean([r[key] for r in rows])), "std": float(np.std([r[key] for r in rows]))} for key in rows[0]}
+        for name, rows in per_strategy.items()
+    }
+
+
+def log_inputs(args, data_file: Path, models_dir: Path, log) -> None:
+    log(f"Data file:   {data_file}\nModels dir:  {models_dir}\nAlgorithm:   {args.algorithm}\nTest split:  {100 * args.test_split:.0f}%\n")
+
+
+def run_cross_validation(args, log) -> int:
+    """--cross-validate K: the folds of --data-file, trained with the selector flags, printed (and --output-json)."""
+    if not args.data_file:
+        raise DataError("--cross-validate needs --data-file (the training data to fold)")
+    log_inputs(args, Path(args.data_file), Path(args.models_dir), log)
+    table, _ = load_outcome_table(Path(args.data_file), args.strict, log)
+    embedding_name = args.embedding_model or args.qwen3_model
+    profile = profile_from_args(args, log)
+    options = embedding_options_from_args(args)
+    embedder = options.make(embedding_name if profile is not None else embedding_name or "qwen3", args.router_dimension or 1024, profile)
+    summary = cross_validate(args, table, embedder.embed, log, router_decisions(profile, table, log))
+    print(f"\nCross-validation ({args.cross_validate} folds, {embedder.model_id})")
+    print(f"{'Strategy':<44}{'Quality':>16}{'Objective':>16}{'Best Model %':>16}")
+    for name, stats in sorted(summary.items(), key=lambda kv: -kv[1]["avg_quality"]["mean"]):
+        q, o, b = stats["avg_quality"], stats["avg_objective"], stats["best_model_rate"]
+        quality, objective = f"{q['mean']:.3f} ±{q['std']:.3f}", f"{o['mean']:.3f} ±{o['std']:.3f}"
+        best = f"{100 * b['mean']:.1f}% ±{100 * b['std']:.1f}"
+        print(f"{name:<44}{quality:>16}{objective:>16}{best:>16}")
+    if args.output_json:
+        Path(args.output_json).write_text(json.dumps({"cross_validation": summary}, indent=2))
+    return 0
 
 
 def report_skew(args, table, loaded: LoadedSelectors, queries: list[str], vectors: np.ndarray, failed: dict, router_model: str = "qwen3"):
@@ -369,67 +383,80 @@ def report_skew(args, table, loaded: LoadedSelectors, queries: list[str], vector
     return skew
 
 
+@dataclass
+class Validation:
+    """What one validation run measured, for the report and --output-json."""
+
+    models_dir: Path
+    data_file: Path
+    table: OutcomeTable
+    plan: EvalPlan
+    objective: Objective
+    embedding_id: str
+    results: list[StrategyResult] = field(default_factory=list)
+    failed: dict = field(default_factory=dict)
+    routes: QueryRoutes | None = None
+    costs: dict = field(default_factory=dict)
+    skew: object = None
+
+
 def run(args: argparse.Namespace) -> int:
+    """Resolve the set, load and check it, choose the queries, embed them, evaluate, report."""
     log = (lambda *a: None) if args.quiet else (lambda *a: print(*a, flush=True))
     use_token(router_token(args.router_token))
     print("=" * 70 + "\n  ML Model Selection Validation (runtime replay)\n" + "=" * 70)
     if args.cross_validate:
-        models_dir, data_file = Path(args.models_dir), Path(args.data_file or "")
-        if not args.data_file:
-            raise DataError("--cross-validate needs --data-file (the training data to fold)")
-    else:
-        models_dir, data_file = _fetch(args, log)
-    algorithms = list(ALGORITHMS) if args.algorithm == "all" else [args.algorithm]
-    log(f"Data file:   {data_file}\nModels dir:  {models_dir}\nAlgorithm:   {args.algorithm}\nTest split:  {100 * args.test_split:.0f}%\n")
-
-    records, report = load_records(data_file, strict=args.strict)
-    table = build_outcome_table(records, report)
-    for line in report.summary_lines():
-        log(line)
-
-    embedding_name = args.embedding_model or args.qwen3_model
+        return run_cross_validation(args, log)
+    models_dir, data_file = resolve_set(args, log)
+    log_inputs(args, data_file, models_dir, log)
+    table, report = load_outcome_table(data_file, args.strict, log)
     profile = profile_from_args(args, log)
-    if args.cross_validate:
-        embedder = make_embedder(
-            embedding_name if profile is not None else embedding_name or "qwen3",
-            args.device,
-            args.batch_size,
-            embedding_cache_dir(args.cache_dir),
-            args.quiet,
-            args.router_url,
-            args.router_dimension or 1024,
-            profile=profile,
-        )
-        summary = cross_validate(args, table, embedder.embed, log, router_decisions(profile, table, log))
-        print(f"\nCross-validation ({args.cross_validate} folds, {embedder.model_id})")
-        print(f"{'Strategy':<44}{'Quality':>16}{'Objective':>16}{'Best Model %':>16}")
-        for name, stats in sorted(summary.items(), key=lambda kv: -kv[1]["avg_quality"]["mean"]):
-            q, o, b = stats["avg_quality"], stats["avg_objective"], stats["best_model_rate"]
-            quality, objective = f"{q['mean']:.3f} ±{q['std']:.3f}", f"{o['mean']:.3f} ±{o['std']:.3f}"
-            best = f"{100 * b['mean']:.1f}% ±{100 * b['std']:.1f}"
-            print(f"{name:<44}{quality:>16}{objective:>16}{best:>16}")
-        if args.output_json:
-            Path(args.output_json).write_text(json.dumps({"cross_validation": summary}, indent=2))
-        return 0
+    loaded = load_checked_selectors(args, models_dir, profile, log)
+    if loaded is None:
+        return 1
+    objective, ranking = evaluation_objective(loaded.metadata, table, log)
+    plan = choose_eval_queries(table, loaded.metadata, report.sha256, args.test_split, args.seed, args.include_seen)
+    for note in plan.notes:
+        print(note)
+    if not plan.queries:
+        print("error: no query left to evaluate (see the notes above)", file=sys.stderr)
+        return 1
+    print(f"Loaded {len(plan.queries)} test queries with {len(table.models)} models\nModels: {', '.join(table.models)}")
+    vectors, embedder = embed_queries(args, table, plan.queries, loaded, profile, models_dir, log)
+    embedding_id = embedder.model_id if embedder is not None else "random"
+    validation = Validation(models_dir, data_file, table, plan, objective, embedding_id)
+    features = evaluate(validation, args, loaded, vectors, ranking, profile, log)
+    report_validation(validation, args, loaded, features)
+    if args.router_url and embedder is not None and not is_router_model(embedder.model_id) and loaded.artifacts:
+        router_model = profile.embedding.model_type if profile is not None else "qwen3"  # the model the router runs
+        validation.skew = report_skew(args, table, loaded, plan.queries, vectors, validation.failed, router_model)
+    write_outputs(validation, args, log)
+    return 1 if validation.failed else 0
 
-    loaded = load_selectors(models_dir, algorithms)
+
+def load_checked_selectors(args, models_dir: Path, profile, log) -> LoadedSelectors | None:
+    """The set's files, parsed as the runtime would and checked against the router profile (the
+    deploy check), the category order and the embedding model asked for. None: nothing usable
+    (the reasons printed)."""
+    loaded = load_selectors(models_dir, selected_algorithms(args))
     for warning in loaded.warnings:
         log(f"warning: {warning}")
     meta = loaded.metadata
     if not loaded.artifacts:
         for kind, why in loaded.failed.items():
             print(f"FAILED {kind}: {why}", file=sys.stderr)
-        return 1
+        return None
     if profile is not None:
         deploy = check_deploy(profile, loaded.artifacts, meta)
         for line in deploy.lines():
             print(line, file=sys.stderr if line.startswith("DEPLOY ERROR") else sys.stdout)
         if not deploy.ok:
             print(f"error: {models_dir} is not a set {profile.source} can use as trained (see above)", file=sys.stderr)
-            return 1
+            return None
         log(f"Deploy check against {profile.source}: passed")
     if meta.get("categories") and meta["categories"] != list(CATEGORIES):
         raise ArtifactError(f"the artifacts use a different category order {meta['categories']}: their one-hot would not match")
+    embedding_name = args.embedding_model or args.qwen3_model
     trained_model = meta.get("embedding_model")
     if embedding_name and trained_model and not args.no_embeddings and profile is None:
         asked = resolve_model(embedding_name).model_id
@@ -437,107 +464,112 @@ def run(args: argparse.Namespace) -> int:
             raise ArtifactError(f"the artifacts were trained with {trained_model!r}, not {asked!r}: their vectors would not match")
     if not trained_model and not embedding_name and not args.no_embeddings and profile is None:
         raise ArtifactError("the artifacts carry no metadata naming their embedding model: pass --embedding-model (or --qwen3-model PATH)")
+    return loaded
 
+
+def evaluation_objective(meta: dict, table: OutcomeTable, log) -> tuple[Objective, list[str] | None]:
+    """(the objective the set was trained with, its model ranking), from the metadata."""
     if meta.get("objective"):
         objective = Objective.from_dict(meta["objective"])
     else:
         objective = fit_objective(table)
         log("warning: no objective in the metadata: ref fitted on the evaluated data itself")
-    ranking = [m for m, _ in meta.get("model_ranking", [])] or None
+    return objective, [m for m, _ in meta.get("model_ranking", [])] or None
 
-    plan = choose_eval_queries(table, meta, report.sha256, args.test_split, args.seed, args.include_seen)
-    for note in plan.notes:
-        print(note)
-    if not plan.queries:
-        print("error: no query left to evaluate (see the notes above)", file=sys.stderr)
-        return 1
-    print(f"Loaded {len(plan.queries)} test queries with {len(table.models)} models\nModels: {', '.join(table.models)}")
 
+def embed_queries(args, table: OutcomeTable, queries: list[str], loaded: LoadedSelectors, profile, models_dir: Path, log):
+    """(vectors, embedder or None for --no-embeddings). With --router-config: the vectors that
+    router computes; else a set trained for a profile: the embedding it recorded; else the model
+    named in the metadata (or --embedding-model)."""
+    meta = loaded.metadata
     dimension = int(meta.get("embedding_dim") or 0)
     if args.no_embeddings:
         if not dimension:
             dimension = (feature_dim_of(*next(iter(loaded.artifacts.items()))) or 1038) - len(CATEGORIES)
-        vectors = random_unit_vectors(plan.queries, dimension, args.seed)
         print(f"{BOLD}--no-embeddings: RANDOM unit vectors (plumbing check only; selector numbers are meaningless){RESET}")
-        embedding_id = "random"
-    elif profile is None and recorded_embedding(meta) is not None and not is_router_model(trained_model or ""):
+        return random_unit_vectors(queries, dimension, args.seed), None
+    options = embedding_options_from_args(args)
+    embedding_name = args.embedding_model or args.qwen3_model
+    trained_model = meta.get("embedding_model")
+    if profile is None and recorded_embedding(meta) is not None and not is_router_model(trained_model or ""):
         # A set trained for a router profile: the embedding it recorded (--router-config to check it against a router).
         trained_for = SimpleNamespace(source=f"{models_dir} (the profile it was trained for)", embedding=recorded_embedding(meta))
-        embedder = embedder_for_profile(
-            trained_for, embedding_name, args.device, args.batch_size, embedding_cache_dir(args.cache_dir), args.quiet, args.router_url
-        )
-        vectors = embedder.embed(plan.queries)
-        embedding_id = embedder.model_id
-        log(f"Embedded {len(plan.queries)} queries with {embedding_id} ({embedder.cache_hits} cached)")
+        embedder = options.make(embedding_name, profile=trained_for)
+        vectors = embedder.embed(queries)
     else:
         # With a router profile: the vectors that router will compute, whatever the set recorded.
-        embedder = make_embedder(
-            embedding_name if profile is not None else embedding_name or trained_model,
-            args.device,
-            args.batch_size,
-            embedding_cache_dir(args.cache_dir),
-            args.quiet,
-            args.router_url or meta.get("router_url"),
-            args.router_dimension or dimension or 1024,
-            profile=profile,
-        )
-        vectors = embedder.embed(table.texts(plan.queries))  # `prompt` when recorded: the text the router embeds
-        embedding_id = embedder.model_id
-        log(f"Embedded {len(plan.queries)} queries with {embedding_id} ({embedder.cache_hits} cached)")
-    features = build_features(vectors, [table.category_by_query[q] for q in plan.queries])
+        model = embedding_name if profile is not None else embedding_name or trained_model
+        embedder = options.make(model, args.router_dimension or dimension or 1024, profile, default_router_url=meta.get("router_url"))
+        vectors = embedder.embed(table.texts(queries))  # `prompt` when recorded: the text the router embeds
+    log(f"Embedded {len(queries)} queries with {embedder.model_id} ({embedder.cache_hits} cached)")
+    return vectors, embedder
 
+
+def evaluate(validation: Validation, args, loaded: LoadedSelectors, vectors, ranking, profile, log) -> np.ndarray:
+    """The baselines and every selector replayed on the plan's queries (with the router's
+    candidate rule where decisions are known); returns the features replayed."""
+    table, queries, meta = validation.table, validation.plan.queries, loaded.metadata
+    features = build_features(vectors, [table.category_by_query[q] for q in queries])
     by_category = meta.get("category_models")
     if by_category is not None and not (isinstance(by_category, dict) and all(isinstance(v, str) for v in by_category.values())):
         log("warning: the metadata's category_models is not an object of category -> model name: no 'Best per category' row")
         by_category = None
-    routes = replay_routes(profile, table, meta, plan.queries, log)
-    results, failed = evaluate_once(table, loaded, plan.queries, features, objective, ranking, by_category, routes)
+    validation.routes = replay_routes(profile, table, meta, queries, log)
+    validation.results, validation.failed = evaluate_once(
+        table, loaded, queries, features, validation.objective, ranking, by_category, validation.routes
+    )
+    return features
+
+
+def report_validation(validation: Validation, args, loaded: LoadedSelectors, features: np.ndarray) -> None:
+    """The table, failures, the router's fallbacks, ties, benefits, objective and per-request costs (printed)."""
+    results, failed = validation.results, validation.failed
     print("\nEvaluating strategies...\n")
-    print(format_table(results, len(plan.queries), len(table.models)))
+    print(format_table(results, len(validation.plan.queries), len(validation.table.models)))
     for kind, why in failed.items():
         print(f"{BOLD}FAILED {kind.upper()} Selection: {why}{RESET}")
-    if routes is not None:
-        for line in format_fallbacks(results, routes):
+    if validation.routes is not None:
+        for line in format_fallbacks(results, validation.routes):
             print(line)
     ties = {r.name: r.ties for r in results if r.kind == "selector" and r.ties}
     for name, n in ties.items():
         print(f"note: {name}: {n} queries had an exact tie (the runtime's choice is arbitrary there)")
     print()
     print(format_benefits(results))
-    print(f"\nObjective: {objective.describe()}")
+    print(f"\nObjective: {validation.objective.describe()}")
     usable = {kind: a for kind, a in loaded.artifacts.items() if kind not in failed}  # replayed without error
-    sizes = {kind: (models_dir / ARTIFACT_FILES[kind]).stat().st_size for kind in usable}
-    costs = measure_costs(usable, features, args.cost_sample, sizes)
-    print("\n" + "\n".join(format_costs(costs)))
-    skew = None
-    if args.router_url and not args.no_embeddings and not is_router_model(embedder.model_id) and loaded.artifacts:
-        router_model = profile.embedding.model_type if profile is not None else "qwen3"  # the model the router runs
-        skew = report_skew(args, table, loaded, plan.queries, vectors, failed, router_model)
+    sizes = {kind: (validation.models_dir / ARTIFACT_FILES[kind]).stat().st_size for kind in usable}
+    validation.costs = measure_costs(usable, features, args.cost_sample, sizes)
+    print("\n" + "\n".join(format_costs(validation.costs)))
+
+
+def write_outputs(validation: Validation, args, log) -> None:
+    """--output-json (every number) and --plot."""
+    v, results = validation, validation.results
     if args.output_json:
         payload = {
-            "data_file": str(data_file),
-            "models_dir": str(models_dir),
-            "embedding_model": embedding_id,
-            "objective": objective.to_dict(),
-            "n_queries": len(plan.queries),
-            "models": table.models,
-            "coverage_notes": [n.replace(BOLD, "").replace(RESET, "") for n in plan.notes],
-            "overlap": plan.overlap,
+            "data_file": str(v.data_file),
+            "models_dir": str(v.models_dir),
+            "embedding_model": v.embedding_id,
+            "objective": v.objective.to_dict(),
+            "n_queries": len(v.plan.queries),
+            "models": v.table.models,
+            "coverage_notes": [n.replace(BOLD, "").replace(RESET, "") for n in v.plan.notes],
+            "overlap": v.plan.overlap,
             "strategies": [r.to_dict() for r in results],
-            "failed": failed,
+            "failed": v.failed,
             "benefits": [vars(b) for b in routing_benefits(results)],
             "seed": args.seed,
             "random_embeddings": bool(args.no_embeddings),
-            "skew": skew.to_dict() if skew else None,
-            "decision_queries": dict(Counter(routes.decision_by_query.values())) if routes else None,
-            "router_cost": {kind: cost.to_dict() for kind, cost in costs.items()},
+            "skew": v.skew.to_dict() if v.skew else None,
+            "decision_queries": dict(Counter(v.routes.decision_by_query.values())) if v.routes else None,
+            "router_cost": {kind: cost.to_dict() for kind, cost in v.costs.items()},
         }
         Path(args.output_json).write_text(json.dumps(payload, indent=2))
         log(f"Wrote {args.output_json}")
     if args.plot:
-        plot_results(results, Path(args.plot), f"{data_file.name}: {len(plan.queries)} queries\nembeddings: {embedding_id}")
+        plot_results(results, Path(args.plot), f"{v.data_file.name}: {len(v.plan.queries)} queries\nembeddings: {v.embedding_id}")
         log(f"Wrote {args.plot}")
-    return 2 if failed and not results else (1 if failed else 0)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -577,16 +609,9 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return run(args)
-    except (DataError, ArtifactError, EmbeddingModelError, RouterConfigError, ValueError) as exc:
+    except ToolkitError as exc:  # data, artifacts, embedding model, router config, Hub: one line, not a traceback
         print(f"error: {exc}", file=sys.stderr)
         return 1
-    except Exception as exc:  # hub errors and the like: one line, not a traceback
-        from hub import HubError
-
-        if isinstance(exc, HubError):
-            print(f"error: {exc}", file=sys.stderr)
-            return 1
-        raise
 
 
 if __name__ == "__main__":
