@@ -629,27 +629,32 @@ def best_model(per_model: dict[str, Outcome], objective: Objective, rank: dict[s
 
 @dataclass
 class Labels:
-    """Per-query training labels, from the outcome table and the objective."""
+    """The queries a selector can learn from, from the outcome table and the objective."""
 
     queries: list[str]  # queries with outcomes for at least two models, table order
-    best: list[str]
     skipped_single_model: int
     ranking: list[tuple[str, float]]
+    table: OutcomeTable = field(repr=False)
+    objective: Objective = field(repr=False)
+
+    @property
+    def best(self) -> list[str]:
+        """Each query's best model (best_model). Training does not read it: models.TrainingSet.build
+        labels each query itself, among its decision's candidates when it has one."""
+        rank = {m: i for i, (m, _) in enumerate(self.ranking)}
+        return [best_model(self.table.outcomes_by_query[q], self.objective, rank) for q in self.queries]
 
 
 def label_queries(table: OutcomeTable, objective: Objective) -> Labels:
-    """One label per query: its best model. Queries with fewer than two outcomes, or where every
-    model failed, are counted only."""
-    ranking = model_ranking(table, objective)
-    rank = {m: i for i, (m, _) in enumerate(ranking)}
-    queries, best, skipped = [], [], 0
+    """The queries to learn from, and the models ranked by mean objective. Queries with fewer than
+    two outcomes, or where every model failed, are counted only."""
+    queries, skipped = [], 0
     for query, per_model in table.outcomes_by_query.items():
         if len(per_model) < 2 or all(o.failed for o in per_model.values()):
             skipped += 1  # no choice to learn: one model, or none that answered
             continue
         queries.append(query)
-        best.append(best_model(per_model, objective, rank))
-    return Labels(queries, best, skipped, ranking)
+    return Labels(queries, skipped, model_ranking(table, objective), table, objective)
 
 
 # ---------------------------------------------------------------------------------------------

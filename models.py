@@ -886,6 +886,18 @@ class Setting:
 
 
 @dataclass(frozen=True)
+class RequestCost:
+    """What one `Select` of a kind costs the router on every routed request (runtime_cost.py;
+    ../shared/docs/router-artifacts.md, "Cost per request")."""
+
+    stored: str  # what it goes through per request: "rows", "centroids", "support vectors"
+    bounded_by: str  # the train.py flag that bounds it
+    vectors: Callable[[dict], int]  # artifact -> the vectors it goes through (of Selector.feature_dim values each)
+    replica: Callable[[dict], Callable[[np.ndarray], object]]  # artifact -> one request's work on a feature vector (d,)
+    describe: str = "{}"  # how the work reads, around "<vectors> x <dims> = <values>"
+
+
+@dataclass(frozen=True)
 class Selector:
     """Everything the suite knows about one selector kind (see the module docstring)."""
 
@@ -898,6 +910,7 @@ class Selector:
     labels: Callable[[dict], set[str]]  # the model names the file can return
     settings: tuple[Setting, ...] = ()
     tuning_grid: Callable[[dict, int], list[dict]] | None = None  # (current values by keyword, training queries) -> candidates
+    cost: RequestCost | None = None  # None: its cost per request is not modelled (runtime_cost.py says so)
 
     def attribute(self, setting: Setting) -> str:
         return f"{self.kind}_{setting.name}"
@@ -950,6 +963,50 @@ def _svm_labels(a: dict) -> set[str]:
     return names
 
 
+BALL_TREE_LEAF_SIZE = 16  # Linfa's nearest-neighbour builders default to 2^4 points per leaf
+
+
+def knn_request(rows: np.ndarray, k: int, x: np.ndarray) -> np.ndarray:
+    """The runtime's KNN work for one query `x` (d,): a Ball Tree over every row (n x d), then
+    its min(k, n) nearest rows (indices, nearest first). The vote over them costs O(k).
+    scikit-learn's BallTree stands in for Linfa's (runtime_cost.py says why that is fair)."""
+    from sklearn.neighbors import BallTree
+
+    tree = BallTree(rows, leaf_size=BALL_TREE_LEAF_SIZE)
+    return tree.query(x[None, :], k=min(k, len(rows)), return_distance=False)[0]
+
+
+def _knn_replica(a: dict):
+    rows, k = np.asarray(a["embeddings"], dtype=np.float64), int(a["k"])
+    return lambda x: knn_request(rows, k, x)
+
+
+def _kmeans_replica(a: dict):
+    centroids = np.asarray(a["centroids"], dtype=np.float64)
+    return lambda x: int(np.argmin(np.sum((centroids - x) ** 2, axis=1)))
+
+
+def _svm_vectors(a: dict) -> int:
+    """A linear classifier counts one vector; an RBF one, its support vectors."""
+    return len(a.get("linear_classifiers") or []) + sum(len(c["support_vectors"]) for c in a.get("rbf_classifiers") or [])
+
+
+def _svm_replica(a: dict):
+    rbf = [
+        (np.asarray(c["support_vectors"], dtype=np.float64), np.asarray(c["alpha"], dtype=np.float64), float(c["rho"]), float(c["gamma"]))
+        for c in a.get("rbf_classifiers") or []
+    ]
+    linear = [(np.asarray(c["weights"], dtype=np.float64), float(c["rho"])) for c in a.get("linear_classifiers") or []]
+
+    def request(x):
+        xh = l2_normalise_rows(x[None, :])[0]
+        values = [float(w @ xh - rho) for w, rho in linear]
+        values += [float(np.exp(-gamma * np.sum((sv - xh) ** 2, axis=1)) @ alpha - rho) for sv, alpha, rho, gamma in rbf]
+        return int(np.argmax(values)) if values else 0
+
+    return request
+
+
 KNN_ROW_BUDGETS = (0, 250, 1000)  # --knn-max-rows values --tune tries besides the default
 
 
@@ -997,6 +1054,7 @@ register_selector(
             ),
         ),
         _knn_grid,
+        RequestCost("rows", "--knn-max-rows", lambda a: len(a["embeddings"]), _knn_replica, "Ball Tree built over {}, then queried"),
     )
 )
 register_selector(
@@ -1010,6 +1068,7 @@ register_selector(
         lambda a: {str(x) for x in a.get("cluster_models") or []},
         (Setting("clusters", 8, tuned=True),),
         _kmeans_grid,
+        RequestCost("centroids", "--kmeans-clusters", lambda a: len(a["centroids"]), _kmeans_replica),
     )
 )
 register_selector(
@@ -1030,6 +1089,7 @@ register_selector(
             ),
         ),
         _svm_grid,
+        RequestCost("support vectors", "--svm-prototypes", _svm_vectors, _svm_replica),
     )
 )
 

@@ -633,6 +633,11 @@ def check_deploy(profile: RouterProfile, artifacts: dict[str, dict], metadata: d
     if problem:
         report.errors.append(f"the router cannot compute its ML embedding: {problem}")
     expected = profile.feature_dim
+    for kind in artifacts:
+        if kind not in ML_ALGORITHMS:  # a selector of this suite the router has no runtime for
+            only = ", ".join(ML_ALGORITHMS)
+            report.errors.append(f"{ARTIFACT_FILES[kind]}: the router selects with {only} only: it never loads this file")
+    artifacts = {kind: a for kind, a in artifacts.items() if kind in ML_ALGORITHMS}
     for kind, artifact in artifacts.items():
         size = feature_dim_of(kind, artifact)
         if size is None:

@@ -11,8 +11,8 @@ import runtime_cost
 import train
 import training
 from data_loader import CATEGORIES, Objective, Outcome, OutcomeTable, category_one_hot
-from models import TrainingSet, _share_rows, check_artifact, dump_artifact, knn_prototypes, select_knn, train_knn
-from runtime_cost import knn_request, measure_costs, selector_cost
+from models import TrainingSet, _share_rows, check_artifact, dump_artifact, knn_prototypes, knn_request, select_knn, train_knn
+from runtime_cost import measure_costs, selector_cost
 from tuning import candidate_grid
 
 
