@@ -27,7 +27,7 @@ from data_loader import Objective, OutcomeTable, build_outcome_table, category_m
 from embeddings import Embedder  # noqa: E402
 from evaluation import EvalTable, category_choices, evaluate_baselines, evaluate_choices  # noqa: E402
 from models import build_features, select  # noqa: E402
-from tradeoff import DEFAULT_WEIGHTS, SweepData, run_sweep  # noqa: E402
+from sweep import DEFAULT_WEIGHTS, SweepData, run_sweep  # noqa: E402
 from training import TrainSettings, train_from_table  # noqa: E402
 from tuning import DEFAULT_BUDGET_SECONDS, tune  # noqa: E402
 
