@@ -14,6 +14,7 @@ from typing import Any
 from errors import UsageError
 
 EPS = 1e-12
+UNITS = {"cost": "USD", "latency": "s"}  # the unit of each efficiency basis, as reports and plots print it
 
 
 @dataclass(frozen=True)

@@ -41,8 +41,9 @@ from data_loader import (
 )
 from embeddings import EmbeddingModelError, default_embedding_model, embedding_cache_dir
 from evaluation import EvalTable, StrategyResult, category_choices, evaluate_choices, oracle_choices
-from frontier import DEFAULT_WEIGHT_TOLERANCE, Point, aiq, choose, cost_to_match, quality_at_cost, search_weight, upper_hull
+from frontier import DEFAULT_WEIGHT_TOLERANCE, UNITS, Point, aiq, choose, cost_to_match, quality_at_cost, search_weight
 from models import TrainingError, build_features, select
+from plots import plot_sweep
 from router_api import router_token, use_token
 from router_profile import RouterConfigError, profile_from_args
 from runtime_cost import SelectorCost, format_costs, measure_costs
@@ -62,8 +63,6 @@ from tuning import describe as describe_params
 DEFAULT_WEIGHTS = (1.0, 0.95, 0.9, 0.85, 0.8, 0.7, 0.5)
 DEFAULT_HOLDOUT = 0.2
 MIN_WEIGHT_TOLERANCE = 0.001  # the search rounds weights to 4 decimals
-FEW_MODELS = 4  # up to this many single models, the plot names each
-UNITS = {"cost": "USD", "latency": "s"}
 
 
 @dataclass
@@ -322,101 +321,6 @@ def sweep_to_json(sweep: Sweep, summaries: list[Summary]) -> dict:
             for s in summaries
         },
     }
-
-
-def plot_sweep(sweep: Sweep, path: Path, title: str, chosen: Point | None = None, bounds: tuple | None = None) -> None:
-    """Quality against cost (or latency) on a log axis, as a reader needs it: one line per strategy
-    (named in the legend), the single models as dots, and labels only on the chosen point, the best
-    single model and the ends of the single models' frontier; every other number is in the JSON.
-    `bounds` (minimum quality, maximum cost) draws the goal."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, ax = plt.subplots(figsize=(11, 6))
-    singles = sweep.points("single")
-    front = upper_hull(singles)
-    ax.plot([p.cost for p in front], [p.quality for p in front], "--", color="gray", label="single-model frontier (hull)")
-    ax.scatter([p.cost for p in singles], [p.quality for p in singles], marker="o", color="tab:gray", zorder=3, label="single models")
-    # A handful of models can all be named; more crowd each other, and the JSON has them.
-    notes = {p.key: "" for p in singles} if len(singles) <= FEW_MODELS else {}
-    notes.update({front[-1].key: " (top of the frontier)", front[0].key: " (cheapest on the frontier)"})
-    notes[sweep.best_single] = " (best single)"  # over a frontier end it may also be
-    c_min, c_max = sweep.cost_range
-    middle = (c_min * c_max) ** 0.5 if c_min > 0 else (c_min + c_max) / 2  # the middle of a log axis
-    for p in singles:
-        if p.key in notes:
-            right = p.cost > middle  # labels run inwards, so none leaves the axes
-            ax.annotate(
-                f"{p.key}{notes[p.key]}",
-                (p.cost, p.quality),
-                xytext=(-6 if right else 6, -12),
-                textcoords="offset points",
-                ha="right" if right else "left",
-                fontsize=8,
-                bbox={"boxstyle": "round,pad=0.1", "facecolor": "white", "alpha": 0.7, "linewidth": 0},
-            )
-    colors = {"knn": "tab:red", "kmeans": "tab:orange", "svm": "tab:purple", "oracle": "tab:green", "by_category": "tab:brown"}
-    for kind in ["oracle", "by_category"] + list(sweep.weights[0].selectors):  # the selectors drawn last, on top
-        points = sorted(sweep.points(kind), key=lambda p: p.key[1])
-        label = {"oracle": "Oracle", "by_category": "Best per category"}.get(kind, kind.upper()) + " (weights in the JSON)"
-        ax.plot(
-            [p.cost for p in points],
-            [p.quality for p in points],
-            "-" if kind != "by_category" else ":",
-            marker={"oracle": "D", "by_category": "v"}.get(kind, "*"),
-            color=colors.get(kind),
-            label=label,
-        )
-    searched = [p for kind in sweep.weights[0].selectors for p in sweep.searched_points(kind)]
-    if searched:
-        ax.scatter(
-            [p.cost for p in searched],
-            [p.quality for p in searched],
-            facecolors="none",
-            edgecolors=[colors.get(p.key[0], "black") for p in searched],
-            s=40,
-            zorder=4,
-            label="weights the goal's search tried",
-        )
-    if bounds:
-        min_quality, max_cost = bounds
-        if min_quality is not None:
-            ax.axhline(min_quality, color="black", linestyle=":", linewidth=1, label="goal")
-        if max_cost is not None:
-            ax.axvline(max_cost, color="black", linestyle=":", linewidth=1, label=None if min_quality is not None else "goal")
-    if chosen is not None:
-        # A short label at the point, its figures in the legend, outside the axes: nothing to collide with.
-        kind, weight = chosen.key
-        figures = f"quality {chosen.quality:.3f}, {chosen.cost / sweep.reference.cost:.2f}x the best single's {sweep.basis}"
-        label = f"chosen: {kind.upper()} at weight {weight:g}\n{figures}"
-        ax.scatter([chosen.cost], [chosen.quality], marker="*", s=260, color=colors.get(kind), edgecolors="black", zorder=5, label=label)
-        ax.annotate(
-            "chosen",
-            (chosen.cost, chosen.quality),
-            xytext=(-8, 8),
-            textcoords="offset points",
-            ha="right",
-            fontsize=8,
-            fontweight="bold",
-            bbox={"boxstyle": "round,pad=0.1", "facecolor": "white", "alpha": 0.7, "linewidth": 0},
-        )
-    kinds = list(sweep.weights[0].selectors) + ["by_category", "oracle"]
-    costs = [p.cost for p in singles] + [p.cost for kind in kinds for p in sweep.points(kind)]
-    if min(costs) > 0:
-        ax.set_xscale("log")  # cheap models differ by factors, not by amounts: a linear axis crowds them at the left edge
-    else:  # a free model: linear up to the cheapest priced one
-        ax.set_xscale("symlog", linthresh=min([c for c in costs if c > 0] or [1.0]))
-    ax.set_xlabel(f"average {sweep.basis} per query ({UNITS[sweep.basis]}, log scale)")
-    ax.set_ylabel("average quality")
-    ax.grid(alpha=0.3, which="both")
-    ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0))  # outside: no point hides behind it
-    ax.set_title(title, fontsize=10)
-    fig.tight_layout()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
 
 
 def goal_bounds(sweep: Sweep, target_quality: float | None, target_cost: float | None) -> tuple[float | None, float | None]:

@@ -42,7 +42,6 @@ from embeddings import (
     resolve_model,
 )
 from evaluation import EvalTable, StrategyResult, decision_baselines, evaluate_baselines, evaluate_choices, routing_benefits
-from frontier import Point, pareto
 from models import (
     ALGORITHMS,
     ARTIFACT_FILES,
@@ -56,6 +55,7 @@ from models import (
     select,
     serve,
 )
+from plots import plot_results
 from router_api import RouterUnavailable, router_token, use_token
 from router_profile import RouterConfigError, add_router_config_argument, check_deploy, profile_from_args, recorded_embedding
 from runtime_cost import DEFAULT_COST_SAMPLE, format_costs, measure_costs
@@ -273,67 +273,6 @@ def format_benefits(results: list[StrategyResult]) -> str:
                 f"  - {b.selector} vs each decision's first modelRef (the router without a selector): objective {100 * gain:+.1f}%"
             )
     return "\n".join(lines)
-
-
-def plot_results(results: list[StrategyResult], path: Path, title: str) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    use_latency = all(r.avg_latency is not None for r in results)
-    use_cost = not use_latency and all(r.avg_cost is not None for r in results)
-    x_of = (lambda r: r.avg_latency) if use_latency else (lambda r: r.avg_cost) if use_cost else None
-    fig, ax = plt.subplots(figsize=(9, 6))
-    singles = [r for r in results if r.kind == "always"]
-    if x_of is None:
-        # No efficiency data: quality per strategy as a bar chart.
-        ordered = sorted(results, key=lambda r: r.avg_quality)
-        ax.barh(
-            [r.name for r in ordered],
-            [r.avg_quality for r in ordered],
-            color=["tab:green" if r.kind == "selector" else "tab:gray" if r.kind == "always" else "tab:blue" for r in ordered],
-        )
-        for i, r in enumerate(ordered):
-            ax.text(r.avg_quality + 0.005, i, f"{r.avg_quality:.3f}", va="center", fontsize=8)
-        ax.set_xlabel("average quality (the data has no latency or cost to plot against)")
-    else:
-        front = pareto([Point(x_of(r), r.avg_quality) for r in singles])
-        if front:
-            ax.plot([p.cost for p in front], [p.quality for p in front], "--", color="gray", label="single-model frontier")
-        styles = {
-            "always": ("o", "tab:gray"),
-            "selector": ("*", "tab:red"),
-            "oracle": ("D", "tab:green"),
-            "random": ("s", "tab:blue"),
-            "best_single": ("^", "black"),
-            "by_category": ("v", "tab:purple"),
-            "decision_default": ("P", "tab:orange"),
-            "decision_oracle": ("d", "tab:olive"),
-        }
-        groups: dict[tuple[float, float], list[StrategyResult]] = {}
-        for r in results:
-            marker, color = styles[r.kind]
-            ax.scatter(x_of(r), r.avg_quality, marker=marker, color=color, s=140 if r.kind == "selector" else 60, zorder=3)
-            groups.setdefault((round(x_of(r), 6), round(r.avg_quality, 6)), []).append(r)
-        for (x, y), members in groups.items():  # strategies on the same point share one label
-            stacked = len(members) > 1  # a stack of names hangs below its point, clear of the ones above
-            ax.annotate(
-                "\n".join(m.name for m in members),
-                (x, y),
-                textcoords="offset points",
-                xytext=(8, -6 if stacked else 4),
-                va="top" if stacked else "bottom",
-                fontsize=8,
-            )
-        ax.set_xlabel("average latency (s)" if use_latency else "average cost (USD)")
-        ax.set_ylabel("average quality")
-        ax.grid(alpha=0.3)
-    ax.set_title(title, fontsize=10)
-    fig.tight_layout()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
 
 
 def _fetch(args, log) -> tuple[Path, Path]:
