@@ -29,6 +29,7 @@ import sys
 from collections import Counter
 from pathlib import Path
 
+from cli import add_router_config_argument, profile_from_args
 from data_loader import (
     CATEGORIES,
     DataError,
@@ -49,7 +50,6 @@ from router_api import (
     require_router,
     router_token,
 )
-from router_profile import add_router_config_argument, profile_from_args
 
 SUSPECT_EXIT = 3
 PLACEHOLDER_CONFIDENCE = 0.5  # the router's placeholder answer: `general` at 0.5 for every text

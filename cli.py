@@ -11,7 +11,7 @@ from data_loader import DEFAULT_QUALITY_WEIGHT
 from embeddings import EMBEDDING_MODEL_ENV, EmbeddingOptions
 from models import SELECTORS, algorithms
 from router_api import TOKEN_ENV
-from router_profile import add_router_config_argument
+from router_profile import RouterProfile, load_profile
 from training import TrainSettings
 
 
@@ -92,3 +92,17 @@ def embedding_options_from_args(args: argparse.Namespace) -> EmbeddingOptions:
         device=args.device,
         quiet=args.quiet,
     )
+
+
+def add_router_config_argument(p) -> None:
+    """--router-config, shared by train.py, validate.py, tradeoff.py and the categoriser."""
+    p.add_argument(
+        "--router-config",
+        metavar="PATH",
+        help="the semantic router's own config YAML (v0.3): use the embedding, decisions and candidates it serves",
+    )
+
+
+def profile_from_args(args, log=print) -> RouterProfile | None:
+    """The profile of --router-config (its summary logged), or None when the flag is absent."""
+    return load_profile(args.router_config, log)

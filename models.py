@@ -1152,7 +1152,11 @@ def load_artifact(path: str | Path, kind: str) -> dict:
 
 
 def dump_artifact(artifact: dict) -> str:
-    return json.dumps(artifact, separators=(",", ":"), allow_nan=False)
+    """The file's text; ArtifactError (a ValueError) for a NaN or infinity, which the runtime's parser rejects."""
+    try:
+        return json.dumps(artifact, separators=(",", ":"), allow_nan=False)
+    except ValueError as exc:
+        raise ArtifactError(f"{artifact.get('algorithm', 'the')} artifact cannot be written as JSON the runtime parses: {exc}") from None
 
 
 def write_artifacts(output_dir: str | Path, artifacts: dict[str, dict]) -> list[Path]:

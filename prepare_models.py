@@ -13,13 +13,14 @@ import shutil
 import sys
 from pathlib import Path
 
+from cli import add_router_config_argument, profile_from_args
 from data_loader import MODELS_REPO
 from embeddings import EmbeddingOptions, default_embedding_model
 from errors import ToolkitError
 from hub import HubError, download_models
 from hub import check_set_for_embedding as check_set_for_embedding_model
 from models import ArtifactError
-from router_profile import add_router_config_argument, check_set_for_profile, profile_from_args
+from router_profile import check_set_for_profile
 from train_job import TrainJob, run_training
 from training import TrainSettings
 

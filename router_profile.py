@@ -572,20 +572,6 @@ def _endpoint(g: _Fields, merged: dict) -> RemoteEndpoint:
 # Command-line use and the deploy check
 
 
-def add_router_config_argument(p) -> None:
-    """--router-config, shared by train.py, validate.py, tradeoff.py and the categoriser."""
-    p.add_argument(
-        "--router-config",
-        metavar="PATH",
-        help="the semantic router's own config YAML (v0.3): use the embedding, decisions and candidates it serves",
-    )
-
-
-def profile_from_args(args, log=print) -> RouterProfile | None:
-    """The profile of --router-config (its summary logged), or None when the flag is absent."""
-    return load_profile(args.router_config, log)
-
-
 def load_profile(path: str | Path | None, log=print) -> RouterProfile | None:
     """The profile of the router config at `path` (its summary logged), or None without a path."""
     if not path:

@@ -25,7 +25,14 @@ import sys
 import time
 from pathlib import Path
 
-from cli import add_efficiency_argument, add_embedding_arguments, add_selector_arguments, embedding_options_from_args, settings_from_args
+from cli import (
+    add_efficiency_argument,
+    add_embedding_arguments,
+    add_selector_arguments,
+    embedding_options_from_args,
+    profile_from_args,
+    settings_from_args,
+)
 from data_loader import (
     DEFAULT_QUALITY_WEIGHT,
     DataError,
@@ -38,7 +45,6 @@ from errors import ToolkitError, UsageError
 from frontier import DEFAULT_WEIGHT_TOLERANCE, Point, choose
 from plots import plot_sweep
 from router_api import router_token, use_token
-from router_profile import profile_from_args
 from runtime_cost import format_costs
 from sweep import (
     DEFAULT_WEIGHTS,

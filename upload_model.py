@@ -15,11 +15,12 @@ import json
 import sys
 from pathlib import Path
 
+from cli import add_router_config_argument, profile_from_args
 from data_loader import DATA_REPO, MODELS_REPO, TRAINING_DATA_FILE, load_records
 from errors import ToolkitError, UsageError
 from hub import Upload, check_artifact_set, model_card, upload_folder_files
 from models import ARTIFACT_FILES
-from router_profile import add_router_config_argument, check_set_for_profile, profile_from_args
+from router_profile import check_set_for_profile
 
 REPORT_NAME = "validation_report.json"
 

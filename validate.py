@@ -17,7 +17,14 @@ from types import SimpleNamespace
 
 import numpy as np
 
-from cli import add_router_arguments, add_training_arguments, embedding_options_from_args, settings_from_args
+from cli import (
+    add_router_arguments,
+    add_router_config_argument,
+    add_training_arguments,
+    embedding_options_from_args,
+    profile_from_args,
+    settings_from_args,
+)
 from data_loader import (
     CATEGORIES,
     DATA_REPO,
@@ -42,7 +49,7 @@ from models import (
 )
 from plots import plot_results
 from router_api import RouterUnavailable, router_token, use_token
-from router_profile import add_router_config_argument, check_deploy, profile_from_args, recorded_embedding
+from router_profile import check_deploy, recorded_embedding
 from runtime_cost import DEFAULT_COST_SAMPLE, format_costs, measure_costs
 from skew import format_report, sample_queries, skew_report
 from train_job import router_decisions
