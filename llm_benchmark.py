@@ -858,47 +858,21 @@ async def judge_answer(client, judge: ModelConfig, q: Query, answer: str, policy
 
 
 async def _run(queries: list[Query], models: list[ModelConfig], output: Path, settings: BenchmarkSettings, log) -> None:
-    import httpx
-
-    check_header_values(models + ([settings.judge] if settings.judge else []))
-    redact = Redactor(s for m in models + ([settings.judge] if settings.judge else []) for s in m.secrets())
+    """Ask every (query, model) pair not yet answered in `output` and append one line per pair:
+    check the configuration, plan the pairs left, open the clients, send them all, close."""
+    configured = models + ([settings.judge] if settings.judge else [])
+    check_header_values(configured)
+    redact = Redactor(s for m in configured for s in m.secrets())
     resume = read_completed(output)
     log = _redacted_log(log, redact)
     gate = EndpointGate(log, models)
-    if resume.torn_line is not None:
-        log(f"warning: {output}, line {resume.torn_line}: cut off mid-write (a killed run); moved to {resume.side_file}, pair asked again")
-    if resume.bad_lines:
-        shown = ", ".join(map(str, resume.bad_lines[:10])) + (" ..." if len(resume.bad_lines) > 10 else "")
-        log(f"warning: {output}: {len(resume.bad_lines)} line(s) are not output records (lines {shown}): left in place, pairs asked again")
-    has_judge = any(canonical_metric(q.fields.get("metric")) == "judge" for q in queries)
-    if has_judge and settings.judge is None:
-        raise ConfigError(
-            "queries use metric 'judge' but no judge is configured: "
-            "give --judge-model (and --judge-endpoint) or a judge: entry in models.yaml"
-        )
-    jobs = [(q, m, resume.rejudge.get((q.query, m.name))) for q in queries for m in models if (q.query, m.name) not in resume.done]
-    skipped = len(queries) * len(models) - len(jobs)
-    rejudged = sum(1 for job in jobs if job[2] is not None)
-    if skipped or resume.failed or rejudged:
-        log(
-            f"Resuming {output}: {skipped} pairs already done, {resume.failed} earlier failures to retry, {rejudged} answers to judge again"
-        )
+    _warn_of_unread_lines(output, resume, log)
+    has_judge = _check_judge_configured(queries, settings)
+    jobs = _plan_pairs(queries, models, output, resume, log)
     if not jobs:
         return
-    # One connection pool per endpoint, split into shards of at most POOL_SHARD connections:
-    # httpcore matches queued requests to connections in time quadratic in the pool size, which
-    # at 128 connections costs more CPU than the requests themselves. Worker i uses shard i.
     n_workers = min(settings.concurrency, len(jobs))
-    n_shards = -(-n_workers // POOL_SHARD)
-    per_shard = -(-n_workers // n_shards)
-    limits = httpx.Limits(max_connections=per_shard, max_keepalive_connections=per_shard)
-    # One TLS context for every client: building one per client (loading the CA bundle) costs
-    # ~50 ms each, which is startup time a short run feels.
-    tls = ssl.create_default_context(cafile=certifi.where())
-    clients: dict[str, list] = {}
-    for m in models + ([settings.judge] if settings.judge is not None and has_judge else []):
-        if m.endpoint not in clients:
-            clients[m.endpoint] = [httpx.AsyncClient(limits=limits, timeout=settings.policy.timeout, verify=tls) for _ in range(n_shards)]
+    clients, n_shards = _open_clients(models + ([settings.judge] if settings.judge is not None and has_judge else []), n_workers, settings)
     queue: asyncio.Queue = asyncio.Queue()
     for job in jobs:
         queue.put_nowait(job)
@@ -911,84 +885,158 @@ async def _run(queries: list[Query], models: list[ModelConfig], output: Path, se
 
     with output.open("a", encoding="utf-8") as output_file:
         sink = RedactingSink(output_file, redact)  # answers are scored as sent, written redacted
-
-        async def worker(index: int):
-            while True:
-                try:
-                    q, m, earlier = queue.get_nowait()
-                except asyncio.QueueEmpty:
-                    return
-                if earlier is not None:  # answered before, the judge failed: judge again, the model is not asked
-                    quality, fields = await judge_answer(
-                        clients[settings.judge.endpoint][index % n_shards],
-                        settings.judge,
-                        q,
-                        earlier.get("response") or "",
-                        settings.policy,
-                        redact,
-                    )
-                    record = {k: v for k, v in earlier.items() if k not in JUDGE_FIELDS}
-                    record.update(performance=quality, **fields)
-                    sink.write(record_line(record))
-                    sink.flush()
-                    if bar is not None:
-                        bar.update(1)
-                    continue
-                max_tokens = settings.max_tokens if settings.max_tokens is not None else (m.max_tokens or 1024)
-                temperature = (
-                    settings.temperature if settings.temperature is not None else (m.temperature if m.temperature is not None else 0.0)
-                )
-                result = await gate.send(
-                    call_model,
-                    clients[m.endpoint][index % n_shards],
-                    m,
-                    build_messages(q, settings.concise),
-                    max_tokens,
-                    temperature,
-                    settings.policy,
-                    redact,
-                )
-                quality, reply = None, None
-                truth, metric = q.fields.get("ground_truth"), q.fields.get("metric")
-                if result.error is None:
-                    reply = read_reply(result.response, result.reasoning, result.finish_reason)
-                judge_fields: dict = {}
-                if reply is not None and canonical_metric(metric) == "judge":
-                    if reply.scored_text:  # a reference is optional: the judge grades open questions without one
-                        quality, judge_fields = await judge_answer(
-                            clients[settings.judge.endpoint][index % n_shards],
-                            settings.judge,
-                            q,
-                            reply.scored_text,
-                            settings.policy,
-                            redact,
-                        )
-                    else:
-                        quality = 0.0  # no final answer to grade
-                elif reply is not None and truth is not None:
-                    # Code runs in a subprocess that may take seconds: off the event loop.
-                    scorer = asyncio.to_thread if canonical_metric(metric) == "code" else _call_now
-                    try:
-                        quality = await scorer(
-                            score, reply.scored_text, truth, metric, q.fields.get("choices"), settings.code_timeout, settings.unsafe_code
-                        )
-                    except Exception as exc:  # an answer no scorer foresaw: that pair's error, not the run's end
-                        result.error = redact(f"scoring failed: {type(exc).__name__}: {exc}")[:500]
-                record = output_record(q, m, result, quality, reply)
-                record.update(judge_fields)
-                sink.write(record_line(record))
-                sink.flush()  # line by line: a crash or Ctrl-C loses nothing already answered
-                if bar is not None:
-                    bar.update(1)
-
+        sender = _PairSender(settings, redact, gate, clients, n_shards, sink, bar)
         try:
-            await asyncio.gather(*(worker(i) for i in range(n_workers)))
+            await asyncio.gather(*(sender.work(queue, i) for i in range(n_workers)))
         finally:
-            if bar is not None:
-                bar.close()
-            for shards in clients.values():
-                for client in shards:
-                    await client.aclose()
+            await sender.close()
+
+
+def _warn_of_unread_lines(output: Path, resume: ResumeState, log) -> None:
+    """Say which lines of `output` the resume could not read (a torn last line, lines that are not
+    records): their pairs are asked again."""
+    if resume.torn_line is not None:
+        log(f"warning: {output}, line {resume.torn_line}: cut off mid-write (a killed run); moved to {resume.side_file}, pair asked again")
+    if resume.bad_lines:
+        shown = ", ".join(map(str, resume.bad_lines[:10])) + (" ..." if len(resume.bad_lines) > 10 else "")
+        log(f"warning: {output}: {len(resume.bad_lines)} line(s) are not output records (lines {shown}): left in place, pairs asked again")
+
+
+def _check_judge_configured(queries: list[Query], settings: BenchmarkSettings) -> bool:
+    """Whether any query is graded by the judge; ConfigError when one is and no judge is configured."""
+    has_judge = any(canonical_metric(q.fields.get("metric")) == "judge" for q in queries)
+    if has_judge and settings.judge is None:
+        raise ConfigError(
+            "queries use metric 'judge' but no judge is configured: "
+            "give --judge-model (and --judge-endpoint) or a judge: entry in models.yaml"
+        )
+    return has_judge
+
+
+def _plan_pairs(queries: list[Query], models: list[ModelConfig], output: Path, resume: ResumeState, log) -> list[tuple]:
+    """The (query, model, earlier line or None) jobs left: every pair not answered yet, in query
+    order; `earlier` is the answered line whose judge failed (judged again, the model not asked)."""
+    jobs = [(q, m, resume.rejudge.get((q.query, m.name))) for q in queries for m in models if (q.query, m.name) not in resume.done]
+    skipped = len(queries) * len(models) - len(jobs)
+    rejudged = sum(1 for job in jobs if job[2] is not None)
+    if skipped or resume.failed or rejudged:
+        log(
+            f"Resuming {output}: {skipped} pairs already done, {resume.failed} earlier failures to retry, {rejudged} answers to judge again"
+        )
+    return jobs
+
+
+def _open_clients(models: list[ModelConfig], n_workers: int, settings: BenchmarkSettings) -> tuple[dict[str, list], int]:
+    """({endpoint: its shards of httpx.AsyncClient}, number of shards per endpoint) for `n_workers` workers."""
+    import httpx
+
+    # One connection pool per endpoint, split into shards of at most POOL_SHARD connections:
+    # httpcore matches queued requests to connections in time quadratic in the pool size, which
+    # at 128 connections costs more CPU than the requests themselves. Worker i uses shard i.
+    n_shards = -(-n_workers // POOL_SHARD)
+    per_shard = -(-n_workers // n_shards)
+    limits = httpx.Limits(max_connections=per_shard, max_keepalive_connections=per_shard)
+    # One TLS context for every client: building one per client (loading the CA bundle) costs
+    # ~50 ms each, which is startup time a short run feels.
+    tls = ssl.create_default_context(cafile=certifi.where())
+    clients: dict[str, list] = {}
+    for m in models:
+        if m.endpoint not in clients:
+            clients[m.endpoint] = [httpx.AsyncClient(limits=limits, timeout=settings.policy.timeout, verify=tls) for _ in range(n_shards)]
+    return clients, n_shards
+
+
+@dataclass
+class _PairSender:
+    """What the workers share: each takes the next job from the queue, asks the model (or only the
+    judge again), scores the answer and writes its line, until the queue is empty."""
+
+    settings: BenchmarkSettings
+    redact: Redactor
+    gate: EndpointGate
+    clients: dict[str, list]
+    n_shards: int
+    sink: RedactingSink
+    bar: object | None  # tqdm progress bar
+
+    def client(self, model: ModelConfig, index: int):
+        return self.clients[model.endpoint][index % self.n_shards]
+
+    async def work(self, queue: asyncio.Queue, index: int) -> None:
+        while True:
+            try:
+                q, m, earlier = queue.get_nowait()
+            except asyncio.QueueEmpty:
+                return
+            if earlier is not None:  # answered before, the judge failed: judge again, the model is not asked
+                record = await self.judge_again(index, q, earlier)
+            else:
+                record = await self.answer(index, q, m)
+            self.sink.write(record_line(record))
+            self.sink.flush()  # line by line: a crash or Ctrl-C loses nothing already answered
+            if self.bar is not None:
+                self.bar.update(1)
+
+    async def judge_again(self, index: int, q: Query, earlier: dict) -> dict:
+        """The earlier line with the judge's new fields in place of its failed ones."""
+        judge = self.settings.judge
+        quality, fields = await judge_answer(
+            self.client(judge, index), judge, q, earlier.get("response") or "", self.settings.policy, self.redact
+        )
+        record = {k: v for k, v in earlier.items() if k not in JUDGE_FIELDS}
+        record.update(performance=quality, **fields)
+        return record
+
+    async def answer(self, index: int, q: Query, m: ModelConfig) -> dict:
+        """Ask model `m` query `q` (through the endpoint gate) and score its reply: the output line."""
+        settings = self.settings
+        max_tokens = settings.max_tokens if settings.max_tokens is not None else (m.max_tokens or 1024)
+        temperature = settings.temperature if settings.temperature is not None else (m.temperature if m.temperature is not None else 0.0)
+        result = await self.gate.send(
+            call_model,
+            self.client(m, index),
+            m,
+            build_messages(q, settings.concise),
+            max_tokens,
+            temperature,
+            settings.policy,
+            self.redact,
+        )
+        reply = read_reply(result.response, result.reasoning, result.finish_reason) if result.error is None else None
+        quality, judge_fields = (None, {}) if reply is None else await self.grade(index, q, result, reply)
+        record = output_record(q, m, result, quality, reply)
+        record.update(judge_fields)
+        return record
+
+    async def grade(self, index: int, q: Query, result: CallResult, reply: Reply) -> tuple[float | None, dict]:
+        """(quality or None, the judge's fields): by the judge for `metric: judge`, else by the
+        query's metric against its ground truth (None without one). A scorer that raises makes
+        `result.error`, that pair's failure."""
+        truth, metric = q.fields.get("ground_truth"), q.fields.get("metric")
+        if canonical_metric(metric) == "judge":
+            if not reply.scored_text:
+                return 0.0, {}  # no final answer to grade
+            judge = self.settings.judge  # a reference is optional: the judge grades open questions without one
+            return await judge_answer(self.client(judge, index), judge, q, reply.scored_text, self.settings.policy, self.redact)
+        if truth is None:
+            return None, {}
+        # Code runs in a subprocess that may take seconds: off the event loop.
+        scorer = asyncio.to_thread if canonical_metric(metric) == "code" else _call_now
+        try:
+            quality = await scorer(
+                score, reply.scored_text, truth, metric, q.fields.get("choices"), self.settings.code_timeout, self.settings.unsafe_code
+            )
+        except Exception as exc:  # an answer no scorer foresaw: that pair's error, not the run's end
+            result.error = self.redact(f"scoring failed: {type(exc).__name__}: {exc}")[:500]
+            return None, {}
+        return quality, {}
+
+    async def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+        for shards in self.clients.values():
+            for client in shards:
+                await client.aclose()
 
 
 class RedactingSink:

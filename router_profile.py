@@ -442,101 +442,31 @@ def _domain_leaves(fields: _Fields, node: dict, at: tuple) -> list[str]:
     return out
 
 
+_SEMANTIC = ("model_catalog", "embeddings", "semantic")
+_EMBEDDING_CONFIG = _SEMANTIC + ("embedding_config",)
+_MODEL_PATH_KEYS = {m: f"{m}_model_path" for m in CANDLE_MODEL_TYPES}  # the semantic: field naming each model's folder
+
+
 def _embedding_spec(g: _Fields, merged: dict, user_global: dict) -> tuple[EmbeddingSpec, list[str]]:
-    """The router's precedence (pkg/extproc/router_selection.go, pkg/selection/factory.go)."""
+    """(the embedding the ML selectors are fed, notes on it), by the router's precedence: the
+    backend; for a remote backend its endpoint, else the model type and dimension (ml.model_type
+    over embedding_config), then what the Candle binding makes of them."""
     notes: list[str] = []
-
-    def origin(*keys: str) -> str:
-        value = user_global
-        for key in keys:
-            value = value.get(key) if isinstance(value, dict) else None
-        return "config" if value is not None else "default"
-
-    semantic = ("model_catalog", "embeddings", "semantic")
-    ec = semantic + ("embedding_config",)
-    backend_raw = g.get(merged, ec + ("backend",), str, "").strip().lower()
-    config_type = g.get(merged, ec + ("model_type",), str, "")
-    target_dimension = g.get(merged, ec + ("target_dimension",), int, 0)
-    if backend_raw:
-        backend = backend_raw
-    elif config_type.strip().lower() == "remote":
-        backend = "openai_compatible"
-    else:
-        backend = "candle"
-    if backend not in ("openai_compatible", "openvino"):
-        backend = "candle"  # any other name takes the router's default (Candle) branch
-
+    backend_name = g.get(merged, _EMBEDDING_CONFIG + ("backend",), str, "")
+    config_type = g.get(merged, _EMBEDDING_CONFIG + ("model_type",), str, "")
+    target_dimension = g.get(merged, _EMBEDDING_CONFIG + ("target_dimension",), int, 0)
+    backend = _embedding_backend(backend_name, config_type)
     if backend == "openai_compatible":
-        endpoint = _endpoint(g, merged)
-        expected = endpoint.dimensions if endpoint.dimensions > 0 else (target_dimension if target_dimension > 0 else None)
-        problem = None
-        if not endpoint.base_url or not endpoint.model:
-            problem = "the openai_compatible backend needs embeddings.semantic.endpoint.base_url and .model: every embedding fails"
-        spec = EmbeddingSpec(
-            backend=backend,
-            model_type="remote",
-            model_path=endpoint.model,
-            hub_id=None,
-            dimension=expected,
-            native_dimension=None,
-            layer=None,
-            dtype="as returned",
-            decided_by="embedding_config.backend openai_compatible (ml.model_type does not apply to a remote backend)",
-            endpoint=endpoint,
-            problem=problem,
-        )
-        return spec, notes
-
-    ml_type = g.get(merged, ("router", "model_selection", "ml", "model_type"), str, "")
-    ml_dim = g.get(merged, ("router", "model_selection", "ml", "embedding_dim"), int, 0)
-    if ml_type:
-        model_type = ml_type
-        requested = ml_dim if ml_dim > 0 else (QWEN3_NATIVE_DIMENSION if ml_type == "qwen3" else 0)
-        dim_text = f"ml.embedding_dim {ml_dim}" if ml_dim > 0 else f"ml.embedding_dim unset -> {requested or 'full'}"
-        decided_by = f"global.router.model_selection.ml.model_type {ml_type}, {dim_text} (PR #2886)"
-    else:
-        model_type = config_type or "qwen3"
-        requested = target_dimension if target_dimension > 0 else (QWEN3_NATIVE_DIMENSION if model_type == "qwen3" else 0)
-        ec_keys = ("model_catalog", "embeddings", "semantic", "embedding_config")
-        decided_by = (
-            f"embedding_config.model_type {config_type or 'empty -> qwen3'} ({origin(*ec_keys, 'model_type')}), "
-            f"target_dimension {target_dimension or 'unset'} ({origin(*ec_keys, 'target_dimension')})"
-        )
-        if ml_dim > 0:
-            notes.append(f"ml.embedding_dim {ml_dim} without ml.model_type changes nothing (PR #2886)")
-        if model_type == "mmbert" and 0 < target_dimension < MMBERT_NATIVE_DIMENSION:
-            notes.append(f"a router built before PR #2886 does not cut mmBERT: {MMBERT_NATIVE_DIMENSION} values, not {target_dimension}")
-
-    path_key = {m: f"{m}_model_path" for m in CANDLE_MODEL_TYPES}
-    model_path = g.get(merged, semantic + (path_key[model_type],), str, "") if model_type in path_key else ""
-    hub_id = hub_id_for_router_path(model_path) if model_path else None
+        return _remote_spec(g, merged, target_dimension), notes
+    model_type, requested, decided_by = _selector_model_type(g, merged, user_global, config_type, target_dimension, notes)
+    model_path = g.get(merged, _SEMANTIC + (_MODEL_PATH_KEYS[model_type],), str, "") if model_type in _MODEL_PATH_KEYS else ""
     native = {"qwen3": QWEN3_NATIVE_DIMENSION, "mmbert": MMBERT_NATIVE_DIMENSION}.get(model_type)
-    problem = None
-    dimension: int | None
-    if backend == "openvino":
-        dimension = requested or native
-        problem = None
-    elif model_type not in CANDLE_MODEL_TYPES:
-        dimension = None
-        problem = f"model type {model_type!r} is not one the Candle binding knows ({', '.join(CANDLE_MODEL_TYPES)}): every embedding fails"
-    elif not model_path and model_type != "qwen3":  # for qwen3 the batched-Qwen3 gate says it (the path is part of it)
-        dimension = requested or native
-        problem = f"embeddings.semantic.{path_key[model_type]} is empty: the {model_type} model is not loaded and every embedding fails"
-    elif model_type == "qwen3":
-        dimension = min(requested, QWEN3_NATIVE_DIMENSION)  # the Candle cut keeps 1024 when asked for more
-        if requested > QWEN3_NATIVE_DIMENSION:
-            notes.append(f"Qwen3 asked for {requested} values gives {QWEN3_NATIVE_DIMENSION} (the router warns, keeps the full vector)")
-    elif model_type == "mmbert":
-        dimension = requested or MMBERT_NATIVE_DIMENSION
-        if requested > MMBERT_NATIVE_DIMENSION:
-            problem = f"mmBERT asked for {requested} values has only {MMBERT_NATIVE_DIMENSION}: every embedding fails"
-    else:
-        dimension = requested or None
+    dimension, problem = _local_dimension(backend, model_type, model_path, requested, native, notes)
     spec = EmbeddingSpec(
         backend=backend,
         model_type=model_type,
         model_path=model_path,
-        hub_id=hub_id,
+        hub_id=hub_id_for_router_path(model_path) if model_path else None,
         dimension=dimension,
         native_dimension=native,
         layer=None,  # the ML path never passes a layer: the whole model runs
@@ -545,6 +475,110 @@ def _embedding_spec(g: _Fields, merged: dict, user_global: dict) -> tuple[Embedd
         problem=problem,
     )
     return spec, notes
+
+
+def _embedding_backend(backend_name: str, config_type: str) -> str:
+    """candle, openai_compatible or openvino: embedding_config.backend, else openai_compatible for
+    model_type `remote`, else candle; any other name takes the Candle branch
+    (resolveSelectionEmbeddingProvider in pkg/extproc/router_selection.go, over pkg/config's
+    EmbeddingBackend; EMBEDDING_BACKEND_OVERRIDE, which comes first there, is not in a config)."""
+    backend = backend_name.strip().lower()
+    if not backend:
+        backend = "openai_compatible" if config_type.strip().lower() == "remote" else "candle"
+    if backend not in ("openai_compatible", "openvino"):
+        backend = "candle"  # any other name takes the router's default (Candle) branch
+    return backend
+
+
+def _remote_spec(g: _Fields, merged: dict, target_dimension: int) -> EmbeddingSpec:
+    """The openai_compatible backend: the endpoint's vector as returned, `endpoint.dimensions` (else
+    target_dimension) values expected; ml.model_type does not apply (router_selection.go returns the
+    remote provider before it reads a model type)."""
+    endpoint = _endpoint(g, merged)
+    expected = endpoint.dimensions if endpoint.dimensions > 0 else (target_dimension if target_dimension > 0 else None)
+    problem = None
+    if not endpoint.base_url or not endpoint.model:
+        problem = "the openai_compatible backend needs embeddings.semantic.endpoint.base_url and .model: every embedding fails"
+    return EmbeddingSpec(
+        backend="openai_compatible",
+        model_type="remote",
+        model_path=endpoint.model,
+        hub_id=None,
+        dimension=expected,
+        native_dimension=None,
+        layer=None,
+        dtype="as returned",
+        decided_by="embedding_config.backend openai_compatible (ml.model_type does not apply to a remote backend)",
+        endpoint=endpoint,
+        problem=problem,
+    )
+
+
+def _selector_model_type(
+    g: _Fields, merged: dict, user_global: dict, config_type: str, target_dimension: int, notes: list[str]
+) -> tuple[str, int, str]:
+    """(model type, dimension asked for, 0 for the model's own, which keys decided): ml.model_type
+    and ml.embedding_dim when ml.model_type is set (Factory.CreateAll in pkg/selection/factory.go,
+    PR #2886), else embedding_config's model_type (empty: qwen3) and target_dimension (unset: 1024
+    for qwen3) (selectionEmbeddingModelType and selectionEmbeddingDimension in
+    pkg/extproc/router_selection.go). Appends to `notes` what a reader may expect to matter and does not."""
+    ml_type = g.get(merged, ("router", "model_selection", "ml", "model_type"), str, "")
+    ml_dim = g.get(merged, ("router", "model_selection", "ml", "embedding_dim"), int, 0)
+    if ml_type:
+        requested = ml_dim if ml_dim > 0 else (QWEN3_NATIVE_DIMENSION if ml_type == "qwen3" else 0)
+        dim_text = f"ml.embedding_dim {ml_dim}" if ml_dim > 0 else f"ml.embedding_dim unset -> {requested or 'full'}"
+        return ml_type, requested, f"global.router.model_selection.ml.model_type {ml_type}, {dim_text} (PR #2886)"
+    model_type = config_type or "qwen3"
+    requested = target_dimension if target_dimension > 0 else (QWEN3_NATIVE_DIMENSION if model_type == "qwen3" else 0)
+    decided_by = (
+        f"embedding_config.model_type {config_type or 'empty -> qwen3'} ({_origin(user_global, *_EMBEDDING_CONFIG, 'model_type')}), "
+        f"target_dimension {target_dimension or 'unset'} ({_origin(user_global, *_EMBEDDING_CONFIG, 'target_dimension')})"
+    )
+    if ml_dim > 0:
+        notes.append(f"ml.embedding_dim {ml_dim} without ml.model_type changes nothing (PR #2886)")
+    if model_type == "mmbert" and 0 < target_dimension < MMBERT_NATIVE_DIMENSION:
+        notes.append(f"a router built before PR #2886 does not cut mmBERT: {MMBERT_NATIVE_DIMENSION} values, not {target_dimension}")
+    return model_type, requested, decided_by
+
+
+def _origin(user_global: dict, *keys: str) -> str:
+    """ "config" when the user's `global:` sets the field at `keys`, else "default"."""
+    value = user_global
+    for key in keys:
+        value = value.get(key) if isinstance(value, dict) else None
+    return "config" if value is not None else "default"
+
+
+def _local_dimension(
+    backend: str, model_type: str, model_path: str, requested: int, native: int | None, notes: list[str]
+) -> tuple[int | None, str | None]:
+    """(values per vector, why every embedding fails or None) for a local backend: the Candle
+    binding's cut (get_embedding_2d_matryoshka: Qwen3 keeps 1024 when asked for more, mmBERT cannot
+    give more than 768, an unknown model type or a missing model folder fails); openvino gives
+    what was asked, else the model's own width. Appends to `notes` a request the router caps."""
+    if backend == "openvino":
+        return requested or native, None
+    if model_type not in CANDLE_MODEL_TYPES:
+        return (
+            None,
+            f"model type {model_type!r} is not one the Candle binding knows ({', '.join(CANDLE_MODEL_TYPES)}): every embedding fails",
+        )
+    if not model_path and model_type != "qwen3":  # for qwen3 the batched-Qwen3 gate says it (the path is part of it)
+        path_key = _MODEL_PATH_KEYS[model_type]
+        return (
+            requested or native,
+            f"embeddings.semantic.{path_key} is empty: the {model_type} model is not loaded and every embedding fails",
+        )
+    if model_type == "qwen3":
+        if requested > QWEN3_NATIVE_DIMENSION:
+            notes.append(f"Qwen3 asked for {requested} values gives {QWEN3_NATIVE_DIMENSION} (the router warns, keeps the full vector)")
+        return min(requested, QWEN3_NATIVE_DIMENSION), None  # the Candle cut keeps 1024 when asked for more
+    if model_type == "mmbert":
+        problem = None
+        if requested > MMBERT_NATIVE_DIMENSION:
+            problem = f"mmBERT asked for {requested} values has only {MMBERT_NATIVE_DIMENSION}: every embedding fails"
+        return requested or MMBERT_NATIVE_DIMENSION, problem
+    return requested or None, None
 
 
 def _endpoint(g: _Fields, merged: dict) -> RemoteEndpoint:
