@@ -865,16 +865,13 @@ def _check_common(a: dict) -> None:
 @dataclass(frozen=True)
 class Setting:
     """One setting of a selector: the flag `--<kind>-<name>` (underscores as hyphens), the
-    TrainSettings attribute `<kind>_<name>`, the train function's keyword `param` (default: name).
-    `tuned`: the tuning grid varies it, so a reproducing command always spells it out; the others
-    are spelled out only when they differ from `default`."""
+    TrainSettings attribute `<kind>_<name>`, the train function's keyword `param` (default: name)."""
 
     name: str
     default: object
     help: str | None = None
     param: str | None = None
     choices: tuple | None = None
-    tuned: bool = False
 
     @property
     def keyword(self) -> str:
@@ -911,6 +908,12 @@ class Selector:
     settings: tuple[Setting, ...] = ()
     tuning_grid: Callable[[dict, int], list[dict]] | None = None  # (current values by keyword, training queries) -> candidates
     cost: RequestCost | None = None  # None: its cost per request is not modelled (runtime_cost.py says so)
+    # The settings its tuning grid varies, by name, in the order the grid names them: a reproducing
+    # command always spells them out (tuning may have moved them); the others only when not default.
+    tuned: tuple[str, ...] = ()
+
+    def setting(self, name: str) -> Setting:
+        return next(s for s in self.settings if s.name == name)
 
     def attribute(self, setting: Setting) -> str:
         return f"{self.kind}_{setting.name}"
@@ -1041,20 +1044,20 @@ register_selector(
         _knn_feature_dim,
         lambda a: {str(x) for x in a.get("labels") or []},
         (
-            Setting("k", 5, tuned=True),
+            Setting("k", 5),
             # 5-fold CV on training data, see README
-            Setting("smoothing", 30, "label each KNN row with the best model of its N nearest training queries (1 = its own)", tuned=True),
+            Setting("smoothing", 30, "label each KNN row with the best model of its N nearest training queries (1 = its own)"),
             # 5-fold CV on two public sets, see README; 0: no budget
             Setting(
                 "max_rows",
                 500,
                 "write at most N KNN rows (prototypes of the training queries): the router builds a Ball Tree over "
                 "every row on every request (0 = no budget; default %(default)s)",
-                tuned=True,
             ),
         ),
         _knn_grid,
         RequestCost("rows", "--knn-max-rows", lambda a: len(a["embeddings"]), _knn_replica, "Ball Tree built over {}, then queried"),
+        tuned=("k", "smoothing", "max_rows"),
     )
 )
 register_selector(
@@ -1066,9 +1069,10 @@ register_selector(
         "kmeans_model.json",
         _kmeans_feature_dim,
         lambda a: {str(x) for x in a.get("cluster_models") or []},
-        (Setting("clusters", 8, tuned=True),),
+        (Setting("clusters", 8),),
         _kmeans_grid,
         RequestCost("centroids", "--kmeans-clusters", lambda a: len(a["centroids"]), _kmeans_replica),
+        tuned=("clusters",),
     )
 )
 register_selector(
@@ -1082,14 +1086,15 @@ register_selector(
         _svm_labels,
         (
             Setting("kernel", "rbf", choices=("rbf", "linear")),
-            Setting("c", 0.1, "SVR regularisation C", param="C", tuned=True),  # 5-fold CV on training data, see README
-            Setting("gamma", 1.0, tuned=True),
+            Setting("gamma", 1.0),
+            Setting("c", 0.1, "SVR regularisation C", param="C"),  # 5-fold CV on training data, see README
             Setting(
                 "prototypes", 256, "at most this many training points per SVM regressor (micro-cluster centres beyond it)", "max_prototypes"
             ),
         ),
         _svm_grid,
         RequestCost("support vectors", "--svm-prototypes", _svm_vectors, _svm_replica),
+        tuned=("c", "gamma"),
     )
 )
 

@@ -66,7 +66,8 @@ class SelectorCost:
         return line
 
     def to_dict(self) -> dict:
-        return {**asdict(self), "values": self.values, "bounded_by": SELECTORS[self.kind].cost.bounded_by if self.modelled else None}
+        record = {k: v for k, v in asdict(self).items() if k != "modelled"}  # an unmodelled cost has no bound to name
+        return {**record, "values": self.values, "bounded_by": SELECTORS[self.kind].cost.bounded_by if self.modelled else None}
 
 
 def selector_cost(kind: str, artifact: dict, file_bytes: int | None = None) -> SelectorCost:

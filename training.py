@@ -100,7 +100,7 @@ class TrainSettings:
     def tuned_params(self, kind: str) -> dict:
         """The settings of `kind` that tuning varies, by their train keywords (as tuning names them)."""
         selector = SELECTORS[kind]
-        return {s.keyword: self.values[selector.attribute(s)] for s in selector.settings if s.tuned}
+        return {s.keyword: self.values[selector.attribute(s)] for s in map(selector.setting, selector.tuned)}
 
     def to_dict(self) -> dict:
         """Every setting by flat name (the metadata's `settings`), the selectors' in registry order."""
@@ -124,8 +124,8 @@ def selector_flags(settings: TrainSettings) -> list[str]:
     moved it), the others where they differ from their default."""
     flags = []
     for selector in SELECTORS.values():
-        tuned = [s for s in selector.settings if s.tuned]
-        changed = [s for s in selector.settings if not s.tuned and settings.values[selector.attribute(s)] != s.default]
+        tuned = [selector.setting(name) for name in selector.tuned]
+        changed = [s for s in selector.settings if s.name not in selector.tuned and settings.values[selector.attribute(s)] != s.default]
         flags += [f"{selector.flag(s)} {s.text(settings.values[selector.attribute(s)])}" for s in tuned + changed]
     return flags
 

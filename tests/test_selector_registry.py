@@ -53,8 +53,9 @@ CENTROID = Selector(
     "centroid_model.json",
     lambda a: len(a["means"][0]) if a["means"] else None,
     lambda a: set(a["mean_models"]),
-    (Setting("shrink", 0.0, "pull each model's mean towards the mean of all", tuned=True),),
+    (Setting("shrink", 0.0, "pull each model's mean towards the mean of all"),),
     lambda current, n_train: [{"shrink": 0.0}, {"shrink": 0.5}],
+    tuned=("shrink",),
 )
 
 
