@@ -29,6 +29,7 @@ import sys
 from collections import Counter
 from pathlib import Path
 
+from cli import add_router_config_argument, profile_from_args
 from data_loader import (
     CATEGORIES,
     DataError,
@@ -38,18 +39,17 @@ from data_loader import (
     runtime_category,
     write_file_atomically,
 )
+from errors import ToolkitError
 from llm_benchmark import RetryPolicy
 from router_api import (
     DEFAULT_ROUTER_URL,
     TOKEN_ENV,
     Classification,
     ClassifyOutcome,
-    RouterUnavailable,
     classify_queries,
     require_router,
     router_token,
 )
-from router_profile import RouterConfigError, add_router_config_argument, profile_from_args
 
 SUSPECT_EXIT = 3
 PLACEHOLDER_CONFIDENCE = 0.5  # the router's placeholder answer: `general` at 0.5 for every text
@@ -258,7 +258,7 @@ def main(argv: list[str] | None = None) -> int:
     policy = RetryPolicy(timeout=args.timeout, retries=args.retries, backoff=args.backoff, max_backoff=10.0)
     try:
         profile = profile_from_args(args)  # the router's decisions: the recorded ones are checked against it
-    except RouterConfigError as exc:
+    except ToolkitError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     try:
@@ -273,7 +273,7 @@ def main(argv: list[str] | None = None) -> int:
             token=router_token(args.router_token),
             accept_suspect=args.accept_suspect,
         )
-    except (DataError, RouterUnavailable) as exc:
+    except ToolkitError as exc:  # bad input, or the router cannot be reached
         print(f"error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

@@ -15,11 +15,11 @@ import argparse
 import os
 import sys
 
-from code_sandbox import SandboxUnavailable, require_isolation
+from code_sandbox import require_isolation
+from errors import ToolkitError, UsageError
 from llm_benchmark import (
     DEFAULT_ENDPOINT,
     BenchmarkSettings,
-    ConfigError,
     ModelConfig,
     ModelSummary,
     Query,
@@ -71,7 +71,7 @@ def main(argv: list[str] | None = None) -> int:
         models = _models_from_args(args)
         queries, stats = load_queries(args.queries, args.limit)
         judge = _judge_from_args(args, queries)
-    except ConfigError as exc:
+    except ToolkitError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     if args.concurrency < 1:
@@ -88,7 +88,7 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print(f"\ninterrupted: every answered pair is in {args.output}; run the same command again to resume", file=sys.stderr)
         return 130
-    except ConfigError as exc:
+    except ToolkitError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     return _report(summaries, args.output)
@@ -96,13 +96,13 @@ def main(argv: list[str] | None = None) -> int:
 
 def _models_from_args(args: argparse.Namespace) -> list[ModelConfig]:
     """The models of --model-config, else those --models names at --endpoint, with the key of
-    --api-key, $LLM_API_KEY or $OPENAI_API_KEY. ConfigError for a bad config or no names."""
+    --api-key, $LLM_API_KEY or $OPENAI_API_KEY. ConfigError for a bad config, UsageError for no names."""
     if args.model_config:
         return load_model_config(args.model_config)
     key = args.api_key or os.environ.get("LLM_API_KEY") or os.environ.get("OPENAI_API_KEY")
     names = [n.strip() for n in args.models.split(",") if n.strip()]
     if not names:
-        raise ConfigError("--models: no model names")
+        raise UsageError("--models: no model names")
     return [ModelConfig(name=n, endpoint=args.endpoint, api_key=key) for n in names]
 
 
@@ -127,7 +127,7 @@ def _code_can_be_scored(queries: list[Query], unsafe_code: bool) -> bool:
     if has_code and not unsafe_code:
         try:
             require_isolation()  # before any request: a run that cannot score safely does not start
-        except SandboxUnavailable as exc:
+        except ToolkitError as exc:
             print(f"error: {exc}", file=sys.stderr)
             return False
     elif has_code:

@@ -34,6 +34,8 @@ import tempfile
 import time
 from dataclasses import dataclass
 
+from errors import ToolkitError
+
 DEFAULT_MEMORY_MB = 512
 DEFAULT_DISK_MB = 64  # the writable tmpfs: a cap on what the answer can write, in total
 FILE_SIZE_LIMIT = 10 << 20
@@ -60,7 +62,7 @@ os._exit(0)
 """
 
 
-class SandboxUnavailable(RuntimeError):
+class SandboxUnavailable(ToolkitError, RuntimeError):
     """This machine cannot isolate answer code; the message says why and what to do."""
 
 

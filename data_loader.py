@@ -18,6 +18,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterable
 
+from errors import ToolkitError, UsageError
+
 # The runtime's 14-slot one-hot order, as read from the router's Go source. `unknown` has its
 # own slot; any name not in this list takes the `other` slot. Matching is exact.
 CATEGORIES: tuple[str, ...] = (
@@ -50,7 +52,7 @@ EFFICIENCY_BASES = ("latency", "cost")
 TIE_TOLERANCE = 1e-9
 
 
-class DataError(ValueError):
+class DataError(ToolkitError, ValueError):
     """Input data that cannot be used; the message names the file, line and field."""
 
 
@@ -507,6 +509,15 @@ def build_outcome_table(records: list[Record], report: LoadReport | None = None)
     )
 
 
+def load_outcome_table(path: str | Path, strict: bool = False, log=print) -> tuple[OutcomeTable, LoadReport]:
+    """Load a benchmark JSONL into its outcome table; the load report's lines are logged."""
+    records, report = load_records(path, strict=strict)
+    table = build_outcome_table(records, report)
+    for line in report.summary_lines():
+        log(line)
+    return table, report
+
+
 # ---------------------------------------------------------------------------------------------
 # The objective
 
@@ -559,9 +570,9 @@ class Objective:
 def fit_objective(table: OutcomeTable, quality_weight: float = DEFAULT_QUALITY_WEIGHT, basis: str = "latency") -> Objective:
     """The objective for a training table: `ref` is the median efficiency value of its outcomes."""
     if not 0.0 <= quality_weight <= 1.0:
-        raise ValueError(f"quality weight must be in [0, 1], got {quality_weight}")
+        raise UsageError(f"quality weight must be in [0, 1], got {quality_weight}")
     if basis not in EFFICIENCY_BASES:
-        raise ValueError(f"efficiency basis must be one of {EFFICIENCY_BASES}, got {basis!r}")
+        raise UsageError(f"efficiency basis must be one of {EFFICIENCY_BASES}, got {basis!r}")
     attribute = "latency" if basis == "latency" else "cost"
     values = [getattr(o, attribute) for m in table.outcomes_by_query.values() for o in m.values()]
     present = sorted(v for v in values if v is not None)
@@ -618,27 +629,32 @@ def best_model(per_model: dict[str, Outcome], objective: Objective, rank: dict[s
 
 @dataclass
 class Labels:
-    """Per-query training labels, from the outcome table and the objective."""
+    """The queries a selector can learn from, from the outcome table and the objective."""
 
     queries: list[str]  # queries with outcomes for at least two models, table order
-    best: list[str]
     skipped_single_model: int
     ranking: list[tuple[str, float]]
+    table: OutcomeTable = field(repr=False)
+    objective: Objective = field(repr=False)
+
+    @property
+    def best(self) -> list[str]:
+        """Each query's best model (best_model). Training does not read it: models.TrainingSet.build
+        labels each query itself, among its decision's candidates when it has one."""
+        rank = {m: i for i, (m, _) in enumerate(self.ranking)}
+        return [best_model(self.table.outcomes_by_query[q], self.objective, rank) for q in self.queries]
 
 
 def label_queries(table: OutcomeTable, objective: Objective) -> Labels:
-    """One label per query: its best model. Queries with fewer than two outcomes, or where every
-    model failed, are counted only."""
-    ranking = model_ranking(table, objective)
-    rank = {m: i for i, (m, _) in enumerate(ranking)}
-    queries, best, skipped = [], [], 0
+    """The queries to learn from, and the models ranked by mean objective. Queries with fewer than
+    two outcomes, or where every model failed, are counted only."""
+    queries, skipped = [], 0
     for query, per_model in table.outcomes_by_query.items():
         if len(per_model) < 2 or all(o.failed for o in per_model.values()):
             skipped += 1  # no choice to learn: one model, or none that answered
             continue
         queries.append(query)
-        best.append(best_model(per_model, objective, rank))
-    return Labels(queries, best, skipped, ranking)
+    return Labels(queries, skipped, model_ranking(table, objective), table, objective)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -657,7 +673,7 @@ def split_queries(queries: Iterable[str], fraction: float, seed: int) -> tuple[l
     """
     unique = list(dict.fromkeys(queries))
     if not 0.0 <= fraction < 1.0:
-        raise ValueError(f"held-out fraction must be in [0, 1), got {fraction}")
+        raise UsageError(f"held-out fraction must be in [0, 1), got {fraction}")
     n_out = int(round(fraction * len(unique)))
     ordered = sorted(unique, key=lambda q: query_hash(q, seed))
     held_out = set(ordered[:n_out])

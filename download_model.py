@@ -11,8 +11,9 @@ import argparse
 import sys
 
 from data_loader import DATA_REPO, MODELS_REPO, TRAINING_DATA_FILE, VALIDATION_DATA_FILE
+from errors import ToolkitError
 from hub import HubError, download_file, download_models, repo_type_for
-from models import ARTIFACT_FILES, ArtifactError, load_artifact
+from models import ARTIFACT_FILES, load_artifact
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -56,7 +57,7 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return run(args)
-    except (HubError, ArtifactError) as exc:
+    except ToolkitError as exc:
         print(f"✗ Download failed: {exc}", file=sys.stderr)
         return 1
 

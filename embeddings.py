@@ -30,6 +30,7 @@ from pathlib import Path
 import numpy as np
 
 from data_loader import write_file_atomically
+from errors import ToolkitError
 
 BUNDLED_MINILM_ID = "sentence-transformers/all-MiniLM-L6-v2"
 
@@ -69,7 +70,7 @@ CHECKPOINT_BATCHES = 16
 CHECKPOINT_SECONDS = 15.0
 
 
-class EmbeddingModelError(RuntimeError):
+class EmbeddingModelError(ToolkitError, RuntimeError):
     pass
 
 
@@ -227,7 +228,7 @@ def load_sentence_transformer(source: ModelSource, device: str = "cpu", revision
         ) from None
 
 
-class CacheError(RuntimeError):
+class CacheError(ToolkitError, RuntimeError):
     pass
 
 
@@ -1051,3 +1052,25 @@ def embedding_cache_dir(cache_dir: str | Path | None) -> Path:
     validate.py, tradeoff.py, prepare_models.py) is the cache root: `<cache_dir>/embeddings`,
     `.cache/embeddings` when None, so the same flag on two scripts shares one cache."""
     return Path(cache_dir or ".cache") / "embeddings"
+
+
+@dataclass
+class EmbeddingOptions:
+    """The embedding flags the scripts share (cli.add_embedding_arguments), as data: a script, or
+    a job it runs for another (tradeoff.py's chosen set), builds its embedder from this."""
+
+    model: str | None = None  # --embedding-model
+    router_config: str | None = None  # --router-config: the profile's embedding instead
+    router_url: str | None = None
+    router_dimension: int | None = None
+    cache_dir: str | None = None  # the cache root: vectors in <cache_dir>/embeddings
+    batch_size: int = 32
+    device: str = "cpu"
+    quiet: bool = False
+
+    def make(self, model: str | None, dimension: int = 1024, profile=None, default_router_url: str | None = None) -> Embedder:
+        """make_embedder with these options; `default_router_url` stands in for an absent
+        --router-url (the URL a set recorded)."""
+        cache = embedding_cache_dir(self.cache_dir)
+        url = self.router_url or default_router_url
+        return make_embedder(model, self.device, self.batch_size, cache, self.quiet, url, dimension, profile)

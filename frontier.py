@@ -11,6 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from errors import UsageError
+
 EPS = 1e-12
 UNITS = {"cost": "USD", "latency": "s"}  # the unit of each efficiency basis, as reports and plots print it
 
@@ -110,7 +112,7 @@ def choose(points: list[Point], min_quality: float | None = None, max_cost: floa
     breaks the ceiling.
     """
     if min_quality is None and max_cost is None:
-        raise ValueError("a goal needs a minimum quality, a maximum cost, or both")
+        raise UsageError("a goal needs a minimum quality, a maximum cost, or both")
     meeting = [
         p for p in points if (min_quality is None or p.quality >= min_quality - EPS) and (max_cost is None or p.cost <= max_cost + EPS)
     ]
@@ -137,7 +139,7 @@ def boundary_test(min_quality: float | None = None, max_cost: float | None = Non
         return lambda p: p.cost <= max_cost + EPS
     if min_quality is not None:
         return lambda p: p.quality >= min_quality - EPS
-    raise ValueError("a goal needs a minimum quality, a maximum cost, or both")
+    raise UsageError("a goal needs a minimum quality, a maximum cost, or both")
 
 
 def search_weight(
@@ -165,7 +167,7 @@ def search_weight(
     interpolated one, the result is never worse than choosing from the grid.
     """
     if not 0.0 < tolerance < 1.0:
-        raise ValueError(f"the weight tolerance must be in (0, 1), got {tolerance}")
+        raise UsageError(f"the weight tolerance must be in (0, 1), got {tolerance}")
     holds = boundary_test(min_quality, max_cost)
     tried: list[float] = []
 

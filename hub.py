@@ -14,13 +14,14 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from data_loader import TRAINING_DATA_FILE, VALIDATION_DATA_FILE
+from errors import ToolkitError
 from models import ALGORITHMS, ARTIFACT_FILES, ArtifactError, decode_metadata, load_artifact
 
 DATA_FILES = (TRAINING_DATA_FILE, VALIDATION_DATA_FILE)
 TRAIN_LOCALLY_HINT = "python train.py --data-file YOUR_BENCHMARK.jsonl --output-dir models/ --embedding-model minilm"
 
 
-class HubError(RuntimeError):
+class HubError(ToolkitError, RuntimeError):
     pass
 
 

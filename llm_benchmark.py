@@ -32,6 +32,7 @@ import certifi
 import yaml
 
 from data_loader import DataError, bad_lines_message, failure_kind, iter_jsonl_lines, parse_query_line
+from errors import ToolkitError
 from judge import judge_messages, parse_rating, rating_to_score
 from scoring import Reply, canonical_metric, read_reply, score
 
@@ -70,7 +71,7 @@ MODEL_FIELDS = (
 REASONING_CAP = 16_000  # characters of a reasoning trace kept in the output: its end, where it concludes
 
 
-class ConfigError(ValueError):
+class ConfigError(ToolkitError, ValueError):
     pass
 
 
@@ -389,6 +390,8 @@ def token_count(value) -> int | None:
     return value if isinstance(value, int) and 0 <= value < 10**12 else None
 
 
+# ErrorReply and RetryableError are control flow inside post_json (caught there, never reaching a main):
+# plain Exceptions, not errors.ToolkitError, so a main's `except ToolkitError` can never swallow one.
 class ErrorReply(Exception):
     """An error object in a 200 reply (`{"object": "error", ...}` from vLLM, `{"error": {...}}`
     from OpenAI-style gateways): handled like the same body under its own HTTP status."""

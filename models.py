@@ -1,9 +1,12 @@
 """The three selectors: train from the outcome table, export runtime-exact JSON, replay `Select`.
 
-Each selector kind has the same three parts, registered once in `SELECTORS`:
-  train_<kind>(training_set, settings) -> TrainedSelector   (artifact dict + fitted estimator)
-  check_<kind>(artifact) -> None                             (the runtime's parse, raises ArtifactError)
-  select_<kind>(artifact, features) -> Selection             (the runtime's Select, batched)
+Each selector kind is one `Selector` entry of `SELECTORS` (see `register_selector`), which holds
+everything the suite knows about it:
+  train(training_set, **settings) -> TrainedSelector   (artifact dict + fitted estimator)
+  check(artifact) -> None                              (the runtime's parse, raises ArtifactError)
+  select(artifact, features) -> Selection              (the runtime's Select, batched)
+  file_name, feature_dim(artifact), labels(artifact)   (the file, its feature size, its model names)
+  settings (flags, defaults, help) and tuning_grid     (cli.py and tuning.py generate from them)
 
 The replays follow ../shared/docs/router-artifacts.md; validate.py and the tests call only them.
 """
@@ -14,23 +17,25 @@ import json
 import math
 import os
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
 from data_loader import CATEGORIES, Objective, OutcomeTable, best_model, category_one_hot
+from errors import ToolkitError
 
 TOOL_VERSION = "1.0.0"
-ARTIFACT_FILES = {"knn": "knn_model.json", "kmeans": "kmeans_model.json", "svm": "svm_model.json"}
-ALGORITHMS = tuple(ARTIFACT_FILES)
+ALGORITHMS = ("knn", "kmeans", "svm")  # the router's three (ml.<kind>.pretrained_path); `algorithms()` adds any registered since
+ARTIFACT_FILES: dict[str, str] = {}  # kind -> file name, filled by register_selector
 
 
-class ArtifactError(ValueError):
+class ArtifactError(ToolkitError, ValueError):
     """An artifact the runtime would reject, or one that does not fit the data it is used with."""
 
 
-class TrainingError(ValueError):
+class TrainingError(ToolkitError, ValueError):
     pass
 
 
@@ -856,36 +861,264 @@ def _check_common(a: dict) -> None:
 # ---------------------------------------------------------------------------------------------
 # Registry, metadata, files
 
-SELECTORS = {
-    "knn": (train_knn, check_knn, select_knn),
-    "kmeans": (train_kmeans, check_kmeans, select_kmeans),
-    "svm": (train_svm, check_svm, select_svm),
-}
+
+@dataclass(frozen=True)
+class Setting:
+    """One setting of a selector: the flag `--<kind>-<name>` (underscores as hyphens), the
+    TrainSettings attribute `<kind>_<name>`, the train function's keyword `param` (default: name)."""
+
+    name: str
+    default: object
+    help: str | None = None
+    param: str | None = None
+    choices: tuple | None = None
+
+    @property
+    def keyword(self) -> str:
+        return self.param or self.name
+
+    def text(self, value) -> str:
+        """The value as a flag takes it (floats as %g)."""
+        return f"{value:g}" if isinstance(value, float) else str(value)
+
+
+@dataclass(frozen=True)
+class RequestCost:
+    """What one `Select` of a kind costs the router on every routed request (runtime_cost.py;
+    ../shared/docs/router-artifacts.md, "Cost per request")."""
+
+    stored: str  # what it goes through per request: "rows", "centroids", "support vectors"
+    bounded_by: str  # the train.py flag that bounds it
+    vectors: Callable[[dict], int]  # artifact -> the vectors it goes through (of Selector.feature_dim values each)
+    replica: Callable[[dict], Callable[[np.ndarray], object]]  # artifact -> one request's work on a feature vector (d,)
+    describe: str = "{}"  # how the work reads, around "<vectors> x <dims> = <values>"
+
+
+@dataclass(frozen=True)
+class Selector:
+    """Everything the suite knows about one selector kind (see the module docstring)."""
+
+    kind: str
+    train: Callable[..., TrainedSelector]
+    check: Callable[[dict], None]
+    select: Callable[[dict, np.ndarray], Selection]
+    file_name: str
+    feature_dim: Callable[[dict], int | None]  # the feature size the file expects (None: it cannot tell)
+    labels: Callable[[dict], set[str]]  # the model names the file can return
+    settings: tuple[Setting, ...] = ()
+    tuning_grid: Callable[[dict, int], list[dict]] | None = None  # (current values by keyword, training queries) -> candidates
+    cost: RequestCost | None = None  # None: its cost per request is not modelled (runtime_cost.py says so)
+    # The settings its tuning grid varies, by name, in the order the grid names them: a reproducing
+    # command always spells them out (tuning may have moved them); the others only when not default.
+    tuned: tuple[str, ...] = ()
+
+    def setting(self, name: str) -> Setting:
+        return next(s for s in self.settings if s.name == name)
+
+    def attribute(self, setting: Setting) -> str:
+        return f"{self.kind}_{setting.name}"
+
+    def flag(self, setting: Setting) -> str:
+        return "--" + self.attribute(setting).replace("_", "-")
+
+
+SELECTORS: dict[str, Selector] = {}
+
+
+def register_selector(selector: Selector) -> Selector:
+    """Add a selector kind: train.py, validate.py, tradeoff.py and --tune pick it up from here."""
+    SELECTORS[selector.kind] = selector
+    ARTIFACT_FILES[selector.kind] = selector.file_name
+    return selector
+
+
+def unregister_selector(kind: str) -> None:
+    SELECTORS.pop(kind)
+    ARTIFACT_FILES.pop(kind)
+
+
+def algorithms() -> tuple[str, ...]:
+    """Every registered selector kind, in registration order (`--algorithm all`)."""
+    return tuple(SELECTORS)
+
+
+def _knn_feature_dim(a: dict) -> int | None:
+    return len(a["embeddings"][0]) if a["embeddings"] else None
+
+
+def _kmeans_feature_dim(a: dict) -> int | None:
+    return len(a["centroids"][0]) if a["centroids"] else None
+
+
+def _svm_feature_dim(a: dict) -> int | None:
+    for c in a.get("linear_classifiers") or []:
+        return len(c.get("weights") or [])
+    for c in a.get("rbf_classifiers") or []:
+        for sv in c.get("support_vectors") or []:  # the first classifier with support vectors
+            return len(sv)
+    return None
+
+
+def _svm_labels(a: dict) -> set[str]:
+    names = {str(x) for x in a.get("model_names") or []}
+    for key in ("linear_classifiers", "rbf_classifiers"):
+        names |= {str(c.get("model_name")) for c in a.get(key) or [] if isinstance(c, dict)}
+    return names
+
+
+BALL_TREE_LEAF_SIZE = 16  # Linfa's nearest-neighbour builders default to 2^4 points per leaf
+
+
+def knn_request(rows: np.ndarray, k: int, x: np.ndarray) -> np.ndarray:
+    """The runtime's KNN work for one query `x` (d,): a Ball Tree over every row (n x d), then
+    its min(k, n) nearest rows (indices, nearest first). The vote over them costs O(k).
+    scikit-learn's BallTree stands in for Linfa's (runtime_cost.py says why that is fair)."""
+    from sklearn.neighbors import BallTree
+
+    tree = BallTree(rows, leaf_size=BALL_TREE_LEAF_SIZE)
+    return tree.query(x[None, :], k=min(k, len(rows)), return_distance=False)[0]
+
+
+def _knn_replica(a: dict):
+    rows, k = np.asarray(a["embeddings"], dtype=np.float64), int(a["k"])
+    return lambda x: knn_request(rows, k, x)
+
+
+def _kmeans_replica(a: dict):
+    centroids = np.asarray(a["centroids"], dtype=np.float64)
+    return lambda x: int(np.argmin(np.sum((centroids - x) ** 2, axis=1)))
+
+
+def _svm_vectors(a: dict) -> int:
+    """A linear classifier counts one vector; an RBF one, its support vectors."""
+    return len(a.get("linear_classifiers") or []) + sum(len(c["support_vectors"]) for c in a.get("rbf_classifiers") or [])
+
+
+def _svm_replica(a: dict):
+    rbf = [
+        (np.asarray(c["support_vectors"], dtype=np.float64), np.asarray(c["alpha"], dtype=np.float64), float(c["rho"]), float(c["gamma"]))
+        for c in a.get("rbf_classifiers") or []
+    ]
+    linear = [(np.asarray(c["weights"], dtype=np.float64), float(c["rho"])) for c in a.get("linear_classifiers") or []]
+
+    def request(x):
+        xh = l2_normalise_rows(x[None, :])[0]
+        values = [float(w @ xh - rho) for w, rho in linear]
+        values += [float(np.exp(-gamma * np.sum((sv - xh) ** 2, axis=1)) @ alpha - rho) for sv, alpha, rho, gamma in rbf]
+        return int(np.argmax(values)) if values else 0
+
+    return request
+
+
+KNN_ROW_BUDGETS = (0, 250, 1000)  # --knn-max-rows values --tune tries besides the default
+
+
+# The grids try the most promising settings first (from 5-fold runs on public routing data), so a
+# --tune budget that runs out has tried what matters; "always the best single model" early (KNN
+# smoothing over every training query, one KMeans cluster).
+def _knn_grid(current: dict, n_train: int) -> list[dict]:
+    pairs = [(5, n_train), (15, 30), (15, 60), (5, 60), (15, 120), (15, 250), (5, 10), (15, 10), (5, 1), (15, 1)]
+    budget = current["max_rows"]
+    grid = [{"k": k, "smoothing": s, "max_rows": budget} for k, s in pairs]
+    # Other row budgets at the default k and smoothing, last: fewer rows cost the router less
+    # on every request (runtime_cost.py), no budget keeps every training query.
+    return grid + [{"k": current["k"], "smoothing": current["smoothing"], "max_rows": b} for b in KNN_ROW_BUDGETS if b != budget]
+
+
+def _kmeans_grid(current: dict, n_train: int) -> list[dict]:
+    return [{"clusters": c} for c in (1, 16, 32, 64, 4, 2)]
+
+
+def _svm_grid(current: dict, n_train: int) -> list[dict]:
+    pairs = [(0.03, 2.0), (0.03, 1.0), (0.03, 0.5), (0.1, 2.0), (0.01, 2.0), (0.03, 5.0), (0.1, 0.5), (0.3, 1.0), (1.0, 1.0)]
+    return [{"C": c, "gamma": g} for c, g in pairs]
+
+
+register_selector(
+    Selector(
+        "knn",
+        train_knn,
+        check_knn,
+        select_knn,
+        "knn_model.json",
+        _knn_feature_dim,
+        lambda a: {str(x) for x in a.get("labels") or []},
+        (
+            Setting("k", 5),
+            # 5-fold CV on training data, see README
+            Setting("smoothing", 30, "label each KNN row with the best model of its N nearest training queries (1 = its own)"),
+            # 5-fold CV on two public sets, see README; 0: no budget
+            Setting(
+                "max_rows",
+                500,
+                "write at most N KNN rows (prototypes of the training queries): the router builds a Ball Tree over "
+                "every row on every request (0 = no budget; default %(default)s)",
+            ),
+        ),
+        _knn_grid,
+        RequestCost("rows", "--knn-max-rows", lambda a: len(a["embeddings"]), _knn_replica, "Ball Tree built over {}, then queried"),
+        tuned=("k", "smoothing", "max_rows"),
+    )
+)
+register_selector(
+    Selector(
+        "kmeans",
+        train_kmeans,
+        check_kmeans,
+        select_kmeans,
+        "kmeans_model.json",
+        _kmeans_feature_dim,
+        lambda a: {str(x) for x in a.get("cluster_models") or []},
+        (Setting("clusters", 8),),
+        _kmeans_grid,
+        RequestCost("centroids", "--kmeans-clusters", lambda a: len(a["centroids"]), _kmeans_replica),
+        tuned=("clusters",),
+    )
+)
+register_selector(
+    Selector(
+        "svm",
+        train_svm,
+        check_svm,
+        select_svm,
+        "svm_model.json",
+        _svm_feature_dim,
+        _svm_labels,
+        (
+            Setting("kernel", "rbf", choices=("rbf", "linear")),
+            Setting("gamma", 1.0),
+            Setting("c", 0.1, "SVR regularisation C", param="C"),  # 5-fold CV on training data, see README
+            Setting(
+                "prototypes", 256, "at most this many training points per SVM regressor (micro-cluster centres beyond it)", "max_prototypes"
+            ),
+        ),
+        _svm_grid,
+        RequestCost("support vectors", "--svm-prototypes", _svm_vectors, _svm_replica),
+        tuned=("c", "gamma"),
+    )
+)
 
 
 def check_artifact(kind: str, artifact: dict) -> None:
     if not isinstance(artifact, dict):
         raise ArtifactError("the file is not a JSON object")
     _check_common(artifact)
-    SELECTORS[kind][1](artifact)
+    SELECTORS[kind].check(artifact)
     if artifact.get("algorithm") != kind:
         raise ArtifactError(f"algorithm is {artifact.get('algorithm')!r}, expected {kind!r}")
 
 
 def feature_dim_of(kind: str, artifact: dict) -> int | None:
-    if kind == "knn":
-        return len(artifact["embeddings"][0]) if artifact["embeddings"] else None
-    if kind == "kmeans":
-        return len(artifact["centroids"][0]) if artifact["centroids"] else None
-    for c in artifact.get("linear_classifiers") or []:
-        return len(c["weights"])
-    for c in artifact.get("rbf_classifiers") or []:
-        return len(c["support_vectors"][0]) if c["support_vectors"] else None
-    return None
+    return SELECTORS[kind].feature_dim(artifact)
+
+
+def artifact_labels(kind: str, artifact: dict) -> set[str]:
+    """The model names a selector file can return."""
+    return SELECTORS[kind].labels(artifact)
 
 
 def select(kind: str, artifact: dict, features: np.ndarray) -> Selection:
-    return SELECTORS[kind][2](artifact, features)
+    return SELECTORS[kind].select(artifact, features)
 
 
 def encode_metadata(values: dict) -> dict[str, str]:
@@ -924,7 +1157,11 @@ def load_artifact(path: str | Path, kind: str) -> dict:
 
 
 def dump_artifact(artifact: dict) -> str:
-    return json.dumps(artifact, separators=(",", ":"), allow_nan=False)
+    """The file's text; ArtifactError (a ValueError) for a NaN or infinity, which the runtime's parser rejects."""
+    try:
+        return json.dumps(artifact, separators=(",", ":"), allow_nan=False)
+    except ValueError as exc:
+        raise ArtifactError(f"{artifact.get('algorithm', 'the')} artifact cannot be written as JSON the runtime parses: {exc}") from None
 
 
 def write_artifacts(output_dir: str | Path, artifacts: dict[str, dict]) -> list[Path]:

@@ -14,7 +14,7 @@ from frontier import UNITS, Point, pareto, upper_hull
 
 if TYPE_CHECKING:
     from evaluation import StrategyResult
-    from tradeoff import Sweep
+    from sweep import Sweep
 
 FEW_MODELS = 4  # up to this many single models, the plot names each
 STRATEGY_COLOURS = {"knn": "tab:red", "kmeans": "tab:orange", "svm": "tab:purple", "oracle": "tab:green", "by_category": "tab:brown"}

@@ -13,12 +13,20 @@ import shutil
 import sys
 from pathlib import Path
 
+from cli import add_router_config_argument, profile_from_args
 from data_loader import MODELS_REPO
-from embeddings import default_embedding_model
+from embeddings import EmbeddingOptions, default_embedding_model
+from errors import ToolkitError
 from hub import HubError, download_models
 from hub import check_set_for_embedding as check_set_for_embedding_model
 from models import ArtifactError
-from router_profile import RouterConfigError, add_router_config_argument, check_set_for_profile, profile_from_args
+from router_profile import check_set_for_profile
+from train_job import TrainJob, run_training
+from training import TrainSettings
+
+
+class NoUsableSet(ToolkitError, RuntimeError):
+    """Neither the local set, nor a download, nor local training gave a checked set."""
 
 
 def prepare(
@@ -32,7 +40,7 @@ def prepare(
     log=print,
     profile=None,
 ) -> str:
-    """Returns the path taken: "local", "download" or "trained". Raises RuntimeError when all fail.
+    """Returns the path taken: "local", "download" or "trained". Raises NoUsableSet when all fail.
 
     With a router `profile` (router_profile.RouterProfile), a set must pass that router's deploy
     check instead of naming `embedding_model` (None: the profile's own embedding)."""
@@ -66,9 +74,7 @@ def prepare(
         log(f"  download not usable: {exc}")
     if not data_file:
         reasons.append("train: no --data-file to train from")
-        raise RuntimeError("no usable model set:\n  " + "\n  ".join(reasons))
-    import train
-
+        raise NoUsableSet("no usable model set:\n  " + "\n  ".join(reasons))
     if embedding_model:
         embedding = embedding_model
     elif profile is not None:
@@ -76,16 +82,18 @@ def prepare(
     else:
         embedding = default_embedding_model()
     log(f"  training locally from {data_file} with {embedding} ...")
-    argv = ["--data-file", data_file, "--output-dir", str(models_dir), "--quiet"]
-    if embedding_model or profile is None:
-        argv += ["--embedding-model", embedding_model or default_embedding_model()]
-    if profile is not None:
-        argv += ["--router-config", profile.source]
-    if cache_dir:
-        argv += ["--cache-dir", cache_dir]
-    if train.main(argv) != 0:
+    options = EmbeddingOptions(
+        model=embedding_model or (None if profile is not None else default_embedding_model()),
+        router_config=profile.source if profile is not None else None,
+        cache_dir=cache_dir,
+        quiet=True,
+    )
+    try:
+        run_training(TrainJob(data_file, str(models_dir), TrainSettings(), options, quiet=True))
+    except ToolkitError as exc:  # said as train.py would say it
+        print(f"error: {exc}", file=sys.stderr)
         reasons.append("train: training failed (see above)")
-        raise RuntimeError("no usable model set:\n  " + "\n  ".join(reasons))
+        raise NoUsableSet("no usable model set:\n  " + "\n  ".join(reasons)) from None
     check_set(models_dir, embedding_model, log)
     log(f"✓ Trained a set locally into {models_dir}")
     return "trained"
@@ -108,7 +116,7 @@ def main(argv: list[str] | None = None) -> int:
         path = prepare(
             models_dir, args.embedding_model, args.repo_id, args.data_file, args.token, args.revision, args.cache_dir, profile=profile
         )
-    except (RuntimeError, RouterConfigError) as exc:
+    except ToolkitError as exc:  # NoUsableSet, or a router config it cannot read
         print(f"✗ {exc}", file=sys.stderr)
         return 1
     print(f"path taken: {path}")

@@ -34,6 +34,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from errors import ToolkitError
 from llm_benchmark import POOL_SHARD, PostResult, Redactor, RetryPolicy, post_json
 
 DEFAULT_ROUTER_URL = "http://localhost:8080"
@@ -47,7 +48,7 @@ PLACEHOLDER_DECISION = "placeholder_response"  # routing_decision of a router wi
 AUTH_STATUSES = (401, 403)
 
 
-class RouterUnavailable(RuntimeError):
+class RouterUnavailable(ToolkitError, RuntimeError):
     pass
 
 

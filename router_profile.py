@@ -34,6 +34,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from data_loader import CATEGORIES
+from errors import ToolkitError
+from models import ARTIFACT_FILES, artifact_labels, feature_dim_of
 
 ML_ALGORITHMS = ("knn", "kmeans", "svm")
 CATEGORY_SLOTS = len(CATEGORIES)
@@ -92,7 +94,7 @@ CANONICAL_DEFAULTS = {
 }
 
 
-class RouterConfigError(ValueError):
+class RouterConfigError(ToolkitError, ValueError):
     """A router config this module cannot read: names the file, the field and, where known, the line."""
 
 
@@ -620,18 +622,8 @@ def _endpoint(g: _Fields, merged: dict) -> RemoteEndpoint:
 # Command-line use and the deploy check
 
 
-def add_router_config_argument(p) -> None:
-    """--router-config, shared by train.py, validate.py, tradeoff.py and the categoriser."""
-    p.add_argument(
-        "--router-config",
-        metavar="PATH",
-        help="the semantic router's own config YAML (v0.3): use the embedding, decisions and candidates it serves",
-    )
-
-
-def profile_from_args(args, log=print) -> RouterProfile | None:
-    """The profile of --router-config (its summary logged), or None when the flag is absent."""
-    path = getattr(args, "router_config", None)
+def load_profile(path: str | Path | None, log=print) -> RouterProfile | None:
+    """The profile of the router config at `path` (its summary logged), or None without a path."""
     if not path:
         return None
     profile = load_router_profile(path)
@@ -640,7 +632,6 @@ def profile_from_args(args, log=print) -> RouterProfile | None:
     return profile
 
 
-ARTIFACT_FILES = {"knn": "knn_model.json", "kmeans": "kmeans_model.json", "svm": "svm_model.json"}
 FALLBACK = {
     "knn": "KNN fails and every request of a knn decision goes to its first modelRef",
     "kmeans": "KMeans fails and every request of a kmeans decision goes to its first modelRef",
@@ -661,30 +652,6 @@ class DeployReport:
         return [f"DEPLOY ERROR: {e}" for e in self.errors] + [f"deploy warning: {w}" for w in self.warnings]
 
 
-def artifact_labels(kind: str, artifact: dict) -> set[str]:
-    """The model names a selector file can return."""
-    if kind == "knn":
-        return {str(x) for x in artifact.get("labels") or []}
-    if kind == "kmeans":
-        return {str(x) for x in artifact.get("cluster_models") or []}
-    names = {str(x) for x in artifact.get("model_names") or []}
-    for key in ("linear_classifiers", "rbf_classifiers"):
-        names |= {str(c.get("model_name")) for c in artifact.get(key) or [] if isinstance(c, dict)}
-    return names
-
-
-def _feature_size(kind: str, artifact: dict) -> int | None:
-    rows = {"knn": artifact.get("embeddings"), "kmeans": artifact.get("centroids")}.get(kind)
-    if kind == "svm":
-        for c in artifact.get("linear_classifiers") or []:
-            return len(c.get("weights") or [])
-        for c in artifact.get("rbf_classifiers") or []:
-            for sv in c.get("support_vectors") or []:
-                return len(sv)
-        return None
-    return len(rows[0]) if rows else None
-
-
 def check_deploy(profile: RouterProfile, artifacts: dict[str, dict], metadata: dict) -> DeployReport:
     """Would the router described by `profile` use these selector files as they were trained?
 
@@ -702,8 +669,13 @@ def check_deploy(profile: RouterProfile, artifacts: dict[str, dict], metadata: d
     if problem:
         report.errors.append(f"the router cannot compute its ML embedding: {problem}")
     expected = profile.feature_dim
+    for kind in artifacts:
+        if kind not in ML_ALGORITHMS:  # a selector of this suite the router has no runtime for
+            only = ", ".join(ML_ALGORITHMS)
+            report.errors.append(f"{ARTIFACT_FILES[kind]}: the router selects with {only} only: it never loads this file")
+    artifacts = {kind: a for kind, a in artifacts.items() if kind in ML_ALGORITHMS}
     for kind, artifact in artifacts.items():
-        size = _feature_size(kind, artifact)
+        size = feature_dim_of(kind, artifact)
         if size is None:
             continue
         if expected is None:

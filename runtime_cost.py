@@ -27,17 +27,14 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
-from models import dump_artifact, l2_normalise_rows
+from models import SELECTORS, dump_artifact
 
-BALL_TREE_LEAF_SIZE = 16  # Linfa's nearest-neighbour builders default to 2^4 points per leaf
 DEFAULT_COST_SAMPLE = 10  # queries timed per selector: enough for a median, cheap at 50k KNN rows
 # Above this many KNN values (rows x dimensions) train.py warns: about 1,900 rows at Qwen3's 1,038
 # values, 5,000 at minilm's 398 (benchmarks/bench_router_cost.py measures what they cost). KMeans
 # and SVM are bounded by the settings the user chose, and cost far less per stored value (no tree
 # to build): they are reported, not warned about.
 WARN_VALUES = 2_000_000
-BOUNDING_FLAG = {"knn": "--knn-max-rows", "kmeans": "--kmeans-clusters", "svm": "--svm-prototypes"}
-WHAT = {"knn": "rows", "kmeans": "centroids", "svm": "support vectors"}
 
 
 @dataclass
@@ -50,6 +47,7 @@ class SelectorCost:
     file_bytes: int
     seconds_per_request: float | None = None  # median over `sample` queries timed one at a time
     sample: int = 0
+    modelled: bool = True  # False: the kind has no cost model (models.Selector.cost), vectors and dimensions are 0
 
     @property
     def values(self) -> int:
@@ -57,88 +55,39 @@ class SelectorCost:
         return self.vectors * self.dimensions
 
     def describe(self) -> str:
-        work = f"{self.vectors:,} {WHAT[self.kind]} x {self.dimensions:,} dims = {self.values / 1e6:.2f}M values"
-        if self.kind == "knn":
-            work = f"Ball Tree built over {work}, then queried"
-        line = f"{self.kind.upper():<7}{work}; file {self.file_bytes / 1e6:.2f} MB"
+        model = SELECTORS[self.kind].cost
+        if not self.modelled:
+            unknown = "its cost per request is not modelled (no cost model in its registry entry)"
+            return f"{self.kind.upper():<6} {unknown}; file {self.file_bytes / 1e6:.2f} MB"
+        work = model.describe.format(f"{self.vectors:,} {model.stored} x {self.dimensions:,} dims = {self.values / 1e6:.2f}M values")
+        line = f"{self.kind.upper():<6} {work}; file {self.file_bytes / 1e6:.2f} MB"
         if self.seconds_per_request is not None:
             line += f"; ~{1e3 * self.seconds_per_request:.2f} ms per request (median of {self.sample})"
         return line
 
     def to_dict(self) -> dict:
-        return {**asdict(self), "values": self.values, "bounded_by": BOUNDING_FLAG[self.kind]}
+        record = {k: v for k, v in asdict(self).items() if k != "modelled"}  # an unmodelled cost has no bound to name
+        return {**record, "values": self.values, "bounded_by": SELECTORS[self.kind].cost.bounded_by if self.modelled else None}
 
 
 def selector_cost(kind: str, artifact: dict, file_bytes: int | None = None) -> SelectorCost:
-    """The work of one `Select` on `artifact` (a checked artifact dict). `file_bytes`: the file's
-    size on disk; when None, the size of the JSON the trainer writes for it."""
-    if kind == "knn":
-        rows = artifact["embeddings"]
-        vectors, dims = len(rows), len(rows[0]) if rows else 0
-    elif kind == "kmeans":
-        rows = artifact["centroids"]
-        vectors, dims = len(rows), len(rows[0]) if rows else 0
-    else:
-        linear = artifact.get("linear_classifiers") or []
-        rbf = artifact.get("rbf_classifiers") or []
-        vectors = len(linear) + sum(len(c["support_vectors"]) for c in rbf)
-        dims = next((len(c["weights"]) for c in linear), 0) or next((len(c["support_vectors"][0]) for c in rbf if c["support_vectors"]), 0)
+    """The work of one `Select` on `artifact` (a checked artifact dict), by the kind's cost model
+    (models.RequestCost). `file_bytes`: the file's size on disk; when None, the size of the JSON
+    the trainer writes for it."""
     if file_bytes is None:
         file_bytes = len(dump_artifact(artifact).encode("utf-8"))
-    return SelectorCost(kind, vectors, dims, file_bytes)
-
-
-def knn_request(rows: np.ndarray, k: int, x: np.ndarray) -> np.ndarray:
-    """The runtime's KNN work for one query `x` (d,): a Ball Tree over every row (n x d), then
-    its min(k, n) nearest rows (indices, nearest first). The vote over them costs O(k)."""
-    from sklearn.neighbors import BallTree
-
-    tree = BallTree(rows, leaf_size=BALL_TREE_LEAF_SIZE)
-    return tree.query(x[None, :], k=min(k, len(rows)), return_distance=False)[0]
-
-
-def _kmeans_request(centroids: np.ndarray, x: np.ndarray) -> int:
-    return int(np.argmin(np.sum((centroids - x) ** 2, axis=1)))
-
-
-def _svm_request(classifiers: list[tuple[np.ndarray, np.ndarray, float, float]], weights: list[tuple[np.ndarray, float]], x) -> int:
-    xh = l2_normalise_rows(x[None, :])[0]
-    values = [float(w @ xh - rho) for w, rho in weights]
-    values += [float(np.exp(-gamma * np.sum((sv - xh) ** 2, axis=1)) @ alpha - rho) for sv, alpha, rho, gamma in classifiers]
-    return int(np.argmax(values)) if values else 0
+    model = SELECTORS[kind].cost
+    if model is None:
+        return SelectorCost(kind, 0, 0, file_bytes, modelled=False)
+    return SelectorCost(kind, model.vectors(artifact), SELECTORS[kind].feature_dim(artifact) or 0, file_bytes)
 
 
 def time_select(kind: str, artifact: dict, features: np.ndarray) -> float:
     """Median seconds of one replica `Select` per query over the rows of `features` (n x d), each
     query timed alone. The file is parsed once beforehand, as the runtime loads it once."""
-    features = np.asarray(features, dtype=np.float64)
-    if kind == "knn":
-        rows, k = np.asarray(artifact["embeddings"], dtype=np.float64), int(artifact["k"])
-
-        def request(x):
-            return knn_request(rows, k, x)
-    elif kind == "kmeans":
-        centroids = np.asarray(artifact["centroids"], dtype=np.float64)
-
-        def request(x):
-            return _kmeans_request(centroids, x)
-    else:
-        rbf = [
-            (
-                np.asarray(c["support_vectors"], dtype=np.float64),
-                np.asarray(c["alpha"], dtype=np.float64),
-                float(c["rho"]),
-                float(c["gamma"]),
-            )  # fmt: skip
-            for c in artifact.get("rbf_classifiers") or []
-        ]
-        linear = [(np.asarray(c["weights"], dtype=np.float64), float(c["rho"])) for c in artifact.get("linear_classifiers") or []]
-
-        def request(x):
-            return _svm_request(rbf, linear, x)
-
+    request = SELECTORS[kind].cost.replica(artifact)
     times = []
-    for x in features:
+    for x in np.asarray(features, dtype=np.float64):
         started = time.perf_counter()
         request(x)
         times.append(time.perf_counter() - started)

@@ -51,7 +51,6 @@ METRIC_ALIASES = {
     "judge": "judge",
     "llm_judge": "judge",
 }
-METRICS = sorted(set(METRIC_ALIASES.values()))
 LETTERS = string.ascii_uppercase
 
 

@@ -1,58 +1,38 @@
 """train.py --tune: each selector's settings chosen by K-fold cross-validation on the training queries.
 
 Only the training queries are folded (the caller's held-out queries and any test file are never
-seen); query embeddings are computed once; every candidate is trained with train.py's own
-`train_from_table` and replayed with `models.select`, the runtime replay, and judged by the one
-objective. Each grid holds a setting that amounts to "always the best single model" (KNN labels
-smoothed over every training query, one KMeans cluster), so a tuned selector is not expected to
-lose to the best single model on cross-validation; where the best candidate still does not beat
-it, the report says so.
+seen); query embeddings are computed once; every candidate is trained and replayed by
+training.replay_held_out (train_from_table, then models.select, the runtime replay) and judged
+by the one objective. The grids are the selectors' own (models.Selector.tuning_grid). Each grid
+holds a setting that amounts to "always the best single model" (KNN labels smoothed over every
+training query, one KMeans cluster), so a tuned selector is not expected to lose to the best
+single model on cross-validation; where the best candidate still does not beat it, the report
+says so.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import time
 from dataclasses import dataclass, field
 
 import numpy as np
 
-from data_loader import OutcomeTable, fold_of
+from data_loader import OutcomeTable
 from evaluation import EvalTable, evaluate_baselines, evaluate_choices
-from models import build_features, select
+from models import SELECTORS
+from training import TrainSettings, fold_splits, replay_held_out
 
 DEFAULT_FOLDS = 5
-KNN_ROW_BUDGETS = (0, 250, 1000)  # --knn-max-rows values the tuner tries besides the default
 DEFAULT_BUDGET_SECONDS = 240.0  # with the final training, under 5 minutes for 5.6k queries x 9 models
-# Which TrainSettings field each grid parameter sets.
-SETTING_OF = {
-    ("knn", "k"): "knn_k",
-    ("knn", "smoothing"): "knn_smoothing",
-    ("knn", "max_rows"): "knn_max_rows",
-    ("kmeans", "clusters"): "kmeans_clusters",
-    ("svm", "C"): "svm_c",
-    ("svm", "gamma"): "svm_gamma",
-}
 
 
-def candidate_grid(kind: str, settings, n_train: int) -> list[dict]:
-    """The settings tried for one selector, today's defaults first (a tight budget still has them)."""
-    # Most promising first (from 5-fold runs on public routing data), so a budget that runs out
-    # has tried what matters; "always the best single model" early (KNN smoothing over every
-    # training query, one KMeans cluster).
-    if kind == "knn":
-        pairs = [(5, n_train), (15, 30), (15, 60), (5, 60), (15, 120), (15, 250), (5, 10), (15, 10), (5, 1), (15, 1)]
-        budget = settings.knn_max_rows
-        grid = [{"k": k, "smoothing": s, "max_rows": budget} for k, s in pairs]
-        # Other row budgets at the default k and smoothing, last: fewer rows cost the router less
-        # on every request (runtime_cost.py), no budget keeps every training query.
-        grid += [{"k": settings.knn_k, "smoothing": settings.knn_smoothing, "max_rows": b} for b in KNN_ROW_BUDGETS if b != budget]
-    elif kind == "kmeans":
-        grid = [{"clusters": c} for c in (1, 16, 32, 64, 4, 2)]
-    else:
-        pairs = [(0.03, 2.0), (0.03, 1.0), (0.03, 0.5), (0.1, 2.0), (0.01, 2.0), (0.03, 5.0), (0.1, 0.5), (0.3, 1.0), (1.0, 1.0)]
-        grid = [{"C": c, "gamma": g} for c, g in pairs]
-    default = {param: getattr(settings, SETTING_OF[(kind, param)]) for param in grid[0]}
+def candidate_grid(kind: str, settings: TrainSettings, n_train: int) -> list[dict]:
+    """The settings tried for one selector (its registry entry's tuning grid, by train keyword),
+    today's values first, so a tight budget still has them. A selector without a grid: today's only."""
+    current = settings.selector_kwargs(kind)
+    make_grid = SELECTORS[kind].tuning_grid
+    grid = make_grid(current, n_train) if make_grid else []
+    default = {param: current[param] for param in (grid[0] if grid else settings.tuned_params(kind))}
     return [default] + [c for c in grid if c != default]
 
 
@@ -124,23 +104,11 @@ class TuningReport:
         }
 
 
-@dataclass
-class _Fold:
-    train: list[str]
-    test: list[str]
-    features: np.ndarray
-
-
-def make_folds(table: OutcomeTable, queries: list[str], k: int, seed: int, vectors: dict[str, np.ndarray]) -> list[_Fold]:
-    """K query-level folds of `queries` by hash; a fold evaluates only queries with an outcome for every model."""
-    fold = fold_of(queries, k, seed)
-    folds = []
-    for f in range(k):
-        train = [q for q in queries if fold[q] != f]
-        test = [q for q in queries if fold[q] == f and len(table.outcomes_by_query[q]) == len(table.models)]
-        features = build_features(np.array([vectors[t] for t in table.texts(test)]), [table.category_by_query[q] for q in test])
-        folds.append(_Fold(train, test, features))
-    return folds
+def tuning_folds(table: OutcomeTable, queries: list[str], k: int, seed: int) -> list[tuple[list[str], list[str]]]:
+    """K query-level folds of `queries` (training.fold_splits); a fold evaluates only queries with
+    an outcome for every model."""
+    complete = {q for q in queries if len(table.outcomes_by_query[q]) == len(table.models)}
+    return [(train, [q for q in test if q in complete]) for train, test in fold_splits(queries, k, seed)]
 
 
 def embedded_once(embed, texts: list[str]):
@@ -157,68 +125,74 @@ def tune(
     table: OutcomeTable,
     queries: list[str],
     embed,
-    settings,
-    train_from_table,
+    settings: TrainSettings,
     folds: int = DEFAULT_FOLDS,
     budget_seconds: float = DEFAULT_BUDGET_SECONDS,
     log=print,
-) -> tuple[object, TuningReport]:
-    """(settings with each selector's chosen values, report). `train_from_table` is train.py's."""
+) -> tuple[TrainSettings, TuningReport]:
+    """(settings with each selector's chosen values, report). Each candidate is trained and
+    replayed on every fold by training.replay_held_out; the budget covers training, not embedding."""
     started = time.monotonic()
-    lookup, cached_embed = embedded_once(embed, table.texts(queries))  # for every fold and candidate; `prompt` when recorded
-    fold_data = make_folds(table, queries, folds, settings.seed, lookup)
+    _, cached_embed = embedded_once(embed, table.texts(queries))  # for every fold and candidate; `prompt` when recorded
+    fold_data = tuning_folds(table, queries, folds, settings.seed)
     report = TuningReport(folds, len(queries), 0.0)
     budget_started = time.monotonic()  # the budget is for training candidates, not for embedding
     baselines = {"best_single": [], "oracle": [], "by_category": []}
     candidates = {kind: candidate_grid(kind, settings, len(queries)) for kind in settings.algorithms}
-    total = sum(len(c) for c in candidates.values())
+    progress = {"done": 0, "total": sum(len(c) for c in candidates.values())}
     chosen_settings = settings
-    done = 0
     for kind, grid in candidates.items():
         # This selector's share of what is left of the budget, by its number of candidates:
         # time a faster selector did not use goes to the next.
         left = sum(len(candidates[k]) for k in list(candidates)[list(candidates).index(kind) :])
         share = (budget_seconds - (time.monotonic() - budget_started)) * len(grid) / left
-        kind_started = time.monotonic()
-        results_by_candidate: list[tuple[dict, list]] = []
-        for params in grid:
-            if results_by_candidate and time.monotonic() - kind_started > share:
-                report.out_of_budget.append(kind)
-                log(f"  {kind}: time budget spent after {len(results_by_candidate)} of {len(grid)} settings")
-                break
-            trial = dataclasses.replace(settings, algorithms=(kind,), **{SETTING_OF[(kind, p)]: v for p, v in params.items()})
-            fold_results = []
-            for fold in fold_data:
-                trained = train_from_table(table, fold.train, cached_embed, trial)
-                eval_table = EvalTable.build(table, fold.test, table.models, trained.objective)
-                selection = select(kind, trained.artifacts[kind], fold.features)
-                fold_results.append(evaluate_choices(kind, "selector", selection.choices, eval_table))
-                if len(baselines["oracle"]) < len(fold_data):  # once per fold
-                    ranking = [m for m, _ in trained.ranking]
-                    by_kind = {r.kind: r for r in evaluate_baselines(eval_table, ranking, trained.category_models)}
-                    for name, per_fold in baselines.items():
-                        per_fold.append(by_kind[name])
-            results_by_candidate.append((params, fold_results))
-            done += 1
-            estimate = Estimate.of(fold_results)
-            log(f"  [{done}/{total}] {kind} {describe(params)}: objective {estimate.objective[0]:.4f} ±{estimate.objective[1]:.4f}")
-        best_params, best_results = max(
-            results_by_candidate, key=lambda pr: Estimate.of(pr[1]).objective[0]
-        )  # first max: default wins ties
+        tried = _try_candidates(kind, grid, share, table, fold_data, cached_embed, settings, baselines, report, progress, log)
+        best_params, best_results = max(tried, key=lambda pr: Estimate.of(pr[1]).objective[0])  # first max: default wins ties
         estimate = Estimate.of(best_results)
         single = Estimate.of(baselines["best_single"])
         report.selectors[kind] = SelectorTuning(
             best_params,
             estimate,
-            [(p, Estimate.of(r).objective[0]) for p, r in results_by_candidate],
+            [(p, Estimate.of(r).objective[0]) for p, r in tried],
             estimate.objective[0] > single.objective[0] + 1e-12,
         )
-        chosen_settings = dataclasses.replace(chosen_settings, **{SETTING_OF[(kind, p)]: v for p, v in best_params.items()})
+        chosen_settings = chosen_settings.with_params(kind, best_params)
     report.best_single = Estimate.of(baselines["best_single"])
     report.oracle = Estimate.of(baselines["oracle"])
     report.by_category = Estimate.of(baselines["by_category"])
     report.seconds = time.monotonic() - started
     return chosen_settings, report
+
+
+def _try_candidates(kind, grid, share, table, fold_data, embed, settings, baselines, report, progress, log) -> list[tuple[dict, list]]:
+    """Cross-validate `kind`'s candidates in order until its share of the budget (s) is spent;
+    the baselines are measured once per fold alongside. Returns (params, per-fold results)."""
+    kind_started = time.monotonic()
+    tried: list[tuple[dict, list]] = []
+    for params in grid:
+        if tried and time.monotonic() - kind_started > share:
+            report.out_of_budget.append(kind)
+            log(f"  {kind}: time budget spent after {len(tried)} of {len(grid)} settings")
+            break
+        trial = settings.replace(algorithms=(kind,)).with_params(kind, params)
+        fold_results = []
+        for train_queries, test_queries in fold_data:
+            replay = replay_held_out(table, train_queries, test_queries, embed, trial)
+            eval_table = EvalTable.build(table, test_queries, table.models, replay.trained.objective)
+            fold_results.append(evaluate_choices(kind, "selector", replay.choices(kind), eval_table))
+            if len(baselines["oracle"]) < len(fold_data):  # once per fold
+                ranking = [m for m, _ in replay.trained.ranking]
+                by_kind = {r.kind: r for r in evaluate_baselines(eval_table, ranking, replay.trained.category_models)}
+                for name, per_fold in baselines.items():
+                    per_fold.append(by_kind[name])
+        tried.append((params, fold_results))
+        progress["done"] += 1
+        estimate = Estimate.of(fold_results)
+        log(
+            f"  [{progress['done']}/{progress['total']}] {kind} {describe(params)}: "
+            f"objective {estimate.objective[0]:.4f} ±{estimate.objective[1]:.4f}"
+        )
+    return tried
 
 
 def format_report(report: TuningReport, basis: str) -> list[str]:

@@ -15,10 +15,12 @@ import json
 import sys
 from pathlib import Path
 
-from data_loader import DATA_REPO, MODELS_REPO, TRAINING_DATA_FILE, DataError, load_records
-from hub import HubError, Upload, check_artifact_set, model_card, upload_folder_files
-from models import ARTIFACT_FILES, ArtifactError
-from router_profile import RouterConfigError, add_router_config_argument, check_set_for_profile, profile_from_args
+from cli import add_router_config_argument, profile_from_args
+from data_loader import DATA_REPO, MODELS_REPO, TRAINING_DATA_FILE, load_records
+from errors import ToolkitError, UsageError
+from hub import Upload, check_artifact_set, model_card, upload_folder_files
+from models import ARTIFACT_FILES
+from router_profile import check_set_for_profile
 
 REPORT_NAME = "validation_report.json"
 
@@ -47,7 +49,7 @@ def build_parser() -> argparse.ArgumentParser:
 def run(args: argparse.Namespace) -> int:
     if args.training_data:
         if not args.data_file:
-            raise DataError("--training-data needs --data-file")
+            raise UsageError("--training-data needs --data-file")
         records, report = load_records(args.data_file)  # refuses a file with no usable line
         for line in report.summary_lines():
             print(line)
@@ -62,7 +64,7 @@ def run(args: argparse.Namespace) -> int:
         print(f"✓ Uploaded {args.data_file} to {args.data_repo}{visibility(upload)} as {args.path_in_repo}: {upload.url}")
         return 0
     if not args.model_dir:
-        raise DataError("--model-dir is required (or --training-data --data-file FILE)")
+        raise UsageError("--model-dir is required (or --training-data --data-file FILE)")
     model_dir = Path(args.model_dir)
     profile = profile_from_args(args)
     # Refuses a broken or inconsistent set, and with a router profile one that router cannot use as trained.
@@ -89,7 +91,7 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return run(args)
-    except (HubError, ArtifactError, DataError, RouterConfigError) as exc:
+    except ToolkitError as exc:
         print(f"✗ Upload refused or failed: {exc}", file=sys.stderr)
         return 1
 

@@ -14,7 +14,6 @@ the unbudgeted set's, on every set.
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import sys
 import time
 from pathlib import Path
@@ -29,8 +28,8 @@ from embeddings import Embedder  # noqa: E402
 from evaluation import EvalTable, evaluate_choices  # noqa: E402
 from models import select  # noqa: E402
 from runtime_cost import machine_load, time_select  # noqa: E402
-from train import TrainSettings, train_from_table  # noqa: E402
-from tuning import embedded_once, make_folds  # noqa: E402
+from training import TrainSettings, replay_held_out, train_from_table  # noqa: E402
+from tuning import embedded_once, tuning_folds  # noqa: E402
 
 DATA = ROOT.parent / "shared/data/jsonl"
 SETS = {  # name: (file, efficiency basis of the objective)
@@ -54,26 +53,27 @@ def random_rows(artifact: dict, size: int, rng: np.random.Generator) -> dict:
 def cross_validate(table, embed, settings: TrainSettings, folds: int, budgets: tuple[int, ...], seed: int, log):
     """{budget: (per-fold objective of the prototypes, per-fold mean objective of random subsets)};
     budget 0 is the unbudgeted set (its random column is None). Also per-request replica times."""
-    lookup, cached = embedded_once(embed, table.queries)
-    fold_data = make_folds(table, table.queries, folds, seed, lookup)
+    _, cached = embedded_once(embed, table.queries)
+    fold_data = tuning_folds(table, table.queries, folds, seed)
     results: dict[int, tuple[list[float], list[float] | None]] = {}
     timing: dict[int, list[float]] = {}
     rng = np.random.default_rng(seed)
-    for f, fold in enumerate(fold_data):
-        full = train_from_table(table, fold.train, cached, settings)
-        eval_table = EvalTable.build(table, fold.test, table.models, full.objective)
+    for f, (train_queries, test_queries) in enumerate(fold_data):
+        replay = replay_held_out(table, train_queries, test_queries, cached, settings)
+        full, features = replay.trained, replay.features
+        eval_table = EvalTable.build(table, test_queries, table.models, full.objective)
 
-        def objective(artifact):
-            return evaluate_choices("knn", "selector", select("knn", artifact, fold.features).choices, eval_table).avg_objective
+        def objective(artifact, features=features, eval_table=eval_table):
+            return evaluate_choices("knn", "selector", select("knn", artifact, features).choices, eval_table).avg_objective
 
         n_rows = len(full.artifacts["knn"]["embeddings"])
         results.setdefault(0, ([], None))[0].append(objective(full.artifacts["knn"]))
-        timing.setdefault(0, []).append(time_select("knn", full.artifacts["knn"], fold.features[:5]))
+        timing.setdefault(0, []).append(time_select("knn", full.artifacts["knn"], features[:5]))
         for budget in budgets:
             if budget >= n_rows:
                 continue
             started = time.monotonic()
-            budgeted = train_from_table(table, fold.train, cached, dataclasses.replace(settings, knn_max_rows=budget))
+            budgeted = train_from_table(table, train_queries, cached, settings.replace(knn_max_rows=budget))
             seconds = time.monotonic() - started
             artifact = budgeted.artifacts["knn"]
             assert len(artifact["embeddings"]) <= budget
@@ -81,7 +81,7 @@ def cross_validate(table, embed, settings: TrainSettings, folds: int, budgets: t
             kept, random = results.setdefault(budget, ([], []))
             kept.append(objective(artifact))
             random.append(float(np.mean(draws)))
-            timing.setdefault(budget, []).append(time_select("knn", artifact, fold.features[:5]))
+            timing.setdefault(budget, []).append(time_select("knn", artifact, features[:5]))
             log(f"    fold {f + 1}/{folds} budget {budget}: {kept[-1]:.4f} (random {random[-1]:.4f}), trained in {seconds:.1f} s")
         log(f"  fold {f + 1}/{folds}: {n_rows} rows unbudgeted, objective {results[0][0][-1]:.4f}")
     return results, timing

@@ -33,7 +33,7 @@ from data_loader import CATEGORIES, build_outcome_table, load_records  # noqa: E
 from embeddings import Embedder  # noqa: E402
 from models import build_features, dump_artifact, quantize  # noqa: E402
 from runtime_cost import WARN_VALUES, machine_load, selector_cost, time_select  # noqa: E402
-from train import DEFAULTS  # noqa: E402
+from training import TrainSettings  # noqa: E402
 
 DATA = ROOT.parent / "shared/data/jsonl"
 ROWS = (1000, 2000, 5000, 10000, 20000, 50000)
@@ -67,7 +67,7 @@ def knn_artifact(rows: np.ndarray, seed: int = 0) -> dict:
     return {
         "algorithm": "knn",
         "trained": True,
-        "k": DEFAULTS.knn_k,
+        "k": TrainSettings().knn_k,
         "embeddings": quantize(rows).tolist(),
         "labels": [MODELS[i] for i in rng.integers(0, len(MODELS), len(rows))],
         "qualities": np.round(rng.uniform(0.01, 1, len(rows)), 7).tolist(),
@@ -76,7 +76,7 @@ def knn_artifact(rows: np.ndarray, seed: int = 0) -> dict:
 
 
 def kmeans_artifact(rows: np.ndarray) -> dict:
-    centres = quantize(rows[: DEFAULTS.kmeans_clusters])
+    centres = quantize(rows[: TrainSettings().kmeans_clusters])
     return {
         "algorithm": "kmeans",
         "trained": True,
@@ -90,7 +90,7 @@ def svm_artifact(rows: np.ndarray, seed: int = 0) -> dict:
     rng = np.random.default_rng(seed)
     classifiers = []
     for model in MODELS:
-        sv = rows[rng.choice(len(rows), size=DEFAULTS.svm_prototypes, replace=len(rows) < DEFAULTS.svm_prototypes)]
+        sv = rows[rng.choice(len(rows), size=TrainSettings().svm_prototypes, replace=len(rows) < TrainSettings().svm_prototypes)]
         sv = quantize(sv / np.linalg.norm(sv, axis=1, keepdims=True))
         alpha = np.round(rng.normal(scale=0.1, size=len(sv)), 7)
         classifiers.append({"model_name": model, "alpha": alpha.tolist(), "support_vectors": sv.tolist(), "rho": 0.1, "gamma": 1.0})
@@ -113,7 +113,7 @@ def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--rows", default=",".join(map(str, ROWS)))
     p.add_argument("--widths", default="398,1038", help="feature widths: minilm's, and Qwen3's")
-    p.add_argument("--budget", type=int, default=DEFAULTS.knn_max_rows or 1000, help="the row budget shown (default: train.py's)")
+    p.add_argument("--budget", type=int, default=TrainSettings().knn_max_rows or 1000, help="the row budget shown (default: train.py's)")
     p.add_argument("--queries", type=int, default=5, help="held-out queries timed per point (median)")
     p.add_argument("--embedding-model", default="minilm")
     p.add_argument("--cache-dir", default=str(ROOT / ".cache"))

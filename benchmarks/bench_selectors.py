@@ -21,7 +21,7 @@ from data_loader import build_outcome_table, load_records  # noqa: E402
 from embeddings import Embedder  # noqa: E402
 from evaluation import EvalTable, evaluate_baselines, evaluate_choices  # noqa: E402
 from models import ALGORITHMS, build_features, select, write_artifacts  # noqa: E402
-from train import TrainSettings, train_from_table  # noqa: E402
+from training import TrainSettings, train_from_table  # noqa: E402
 
 DATA = ROOT.parent / "shared/data/jsonl"
 

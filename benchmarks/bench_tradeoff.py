@@ -27,8 +27,8 @@ from data_loader import Objective, OutcomeTable, build_outcome_table, category_m
 from embeddings import Embedder  # noqa: E402
 from evaluation import EvalTable, category_choices, evaluate_baselines, evaluate_choices  # noqa: E402
 from models import build_features, select  # noqa: E402
-from tradeoff import DEFAULT_WEIGHTS, run_sweep  # noqa: E402
-from train import TrainSettings, train_from_table  # noqa: E402
+from sweep import DEFAULT_WEIGHTS, SweepData, run_sweep  # noqa: E402
+from training import TrainSettings, train_from_table  # noqa: E402
 from tuning import DEFAULT_BUDGET_SECONDS, tune  # noqa: E402
 
 SHARED = ROOT.parent / "shared/data"
@@ -38,9 +38,7 @@ DATA = SHARED / "jsonl"
 def bench_tune(train_table, test_table, embedder) -> None:
     settings = TrainSettings(efficiency="latency")  # no latency in the data: quality alone
     started = time.perf_counter()
-    chosen, report = tune(
-        train_table, train_table.queries, embedder.embed, settings, train_from_table, 5, DEFAULT_BUDGET_SECONDS, lambda *a: None
-    )
+    chosen, report = tune(train_table, train_table.queries, embedder.embed, settings, 5, DEFAULT_BUDGET_SECONDS, lambda *a: None)
     trained = train_from_table(train_table, train_table.queries, embedder.embed, chosen)
     seconds = time.perf_counter() - started
     test_q = [q for q in test_table.queries if len(test_table.outcomes_by_query[q]) == len(train_table.models)]
@@ -101,10 +99,9 @@ def bench_sweep(train_table, test_table, embedder) -> None:
     train_table, test_table = with_list_price_cost(train_table), with_list_price_cost(test_table)
     settings = TrainSettings(efficiency="cost")
     started = time.perf_counter()
+    held_out = [q for q in test_table.queries if q not in set(train_table.queries)]  # the 119 seen ones are not held out
     sweep = run_sweep(
-        train_table,
-        [(train_table.queries, [q for q in test_table.queries if q not in set(train_table.queries)])],  # the 119 seen ones are not held out
-        test_table,
+        SweepData(train_table, [(train_table.queries, held_out)], test_table),
         embedder.embed,
         settings,
         list(DEFAULT_WEIGHTS),

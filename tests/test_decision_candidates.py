@@ -9,6 +9,7 @@ import pytest
 from conftest import topical_rows, write_jsonl
 
 import train
+import training
 import validate
 from data_loader import Objective, Outcome, OutcomeTable
 from evaluation import EvalTable, decision_baselines
@@ -223,8 +224,8 @@ def test_each_file_learns_its_own_decisions_and_never_a_model_no_decision_allows
     def embed(texts):
         return np.array([[b / 255 for b in hashlib.sha256(t.encode()).digest()[:8]] for t in texts])
 
-    settings = train.TrainSettings(knn_smoothing=5, kmeans_clusters=4, svm_prototypes=16)
-    trained = train.train_from_table(table, table.queries, embed, settings, decisions=decisions)
+    settings = training.TrainSettings(knn_smoothing=5, kmeans_clusters=4, svm_prototypes=16)
+    trained = training.train_from_table(table, table.queries, embed, settings, decisions=decisions)
     knn, kmeans, svm = (trained.artifacts[k] for k in ("knn", "kmeans", "svm"))
     assert len(knn["labels"]) == 20 and set(knn["labels"]) <= {"a", "b"}  # the 20 math queries only
     assert svm["model_names"] == ["b", "c"] and {c["model_name"] for c in svm["rbf_classifiers"]} == {"b", "c"}

@@ -14,7 +14,7 @@ from test_models import synthetic_table
 
 from data_loader import DATA_REPO, MODELS_REPO
 from models import write_artifacts
-from train import TrainSettings, train_from_table
+from training import TrainSettings, train_from_table
 
 TOKEN = "hf_writer_token_123456"
 

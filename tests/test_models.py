@@ -24,7 +24,7 @@ from models import (
     train_svm,
     write_artifacts,
 )
-from train import TrainSettings, train_from_table
+from training import TrainSettings, train_from_table
 
 MODELS = ["m-alpha", "m-beta", "m-gamma"]
 

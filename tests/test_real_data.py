@@ -5,7 +5,7 @@ import numpy as np
 from data_loader import build_outcome_table, load_records, split_queries
 from evaluation import EvalTable, evaluate_baselines, evaluate_choices
 from models import ALGORITHMS, build_features, check_artifact, select
-from train import TrainSettings, train_from_table
+from training import TrainSettings, train_from_table
 
 
 def test_selectors_trained_on_real_data_beat_random_on_unseen_queries(shared_data, minilm_embedder):

@@ -9,9 +9,10 @@ from conftest import topical_rows, write_jsonl
 
 import runtime_cost
 import train
+import training
 from data_loader import CATEGORIES, Objective, Outcome, OutcomeTable, category_one_hot
-from models import TrainingSet, _share_rows, check_artifact, dump_artifact, knn_prototypes, select_knn, train_knn
-from runtime_cost import knn_request, measure_costs, selector_cost
+from models import TrainingSet, _share_rows, check_artifact, dump_artifact, knn_prototypes, knn_request, select_knn, train_knn
+from runtime_cost import measure_costs, selector_cost
 from tuning import candidate_grid
 
 
@@ -163,12 +164,12 @@ def test_measure_costs_times_a_sample_and_reports_it():
 
 
 def test_the_tuner_may_choose_a_row_budget():
-    settings = train.TrainSettings(knn_max_rows=1000)
+    settings = training.TrainSettings(knn_max_rows=1000)
     grid = candidate_grid("knn", settings, 5000)
     assert grid[0] == {"k": settings.knn_k, "smoothing": settings.knn_smoothing, "max_rows": 1000}
     budgets = {c["max_rows"] for c in grid}
     assert budgets == {1000, 0, 250}
-    assert "--knn-max-rows 1000" in train.tuned_flags(settings)
+    assert "--knn-max-rows 1000" in training.selector_flags(settings)
 
 
 def test_prototypes_never_mix_categories_even_where_the_embeddings_would():

@@ -8,7 +8,7 @@ from conftest import ROOT, topical_rows, write_jsonl
 import train
 from data_loader import build_outcome_table, load_records, split_queries
 from models import decode_metadata
-from train import TrainSettings, train_from_table
+from training import TrainSettings
 from tuning import tune
 
 EXAMPLE = ROOT / "examples" / "benchmark_output.jsonl"
@@ -23,8 +23,8 @@ def test_held_out_queries_never_influence_tuning(tmp_path, minilm_embedder):
     table_b = build_outcome_table(load_records(write_jsonl(tmp_path / "b.jsonl", flipped))[0])
     settings = TrainSettings(algorithms=("kmeans",), efficiency="latency")
     quiet = lambda *a: None  # noqa: E731
-    chosen_a, report_a = tune(table, train_q, minilm_embedder.embed, settings, train_from_table, 3, 600, quiet)
-    chosen_b, report_b = tune(table_b, train_q, minilm_embedder.embed, settings, train_from_table, 3, 600, quiet)
+    chosen_a, report_a = tune(table, train_q, minilm_embedder.embed, settings, 3, 600, quiet)
+    chosen_b, report_b = tune(table_b, train_q, minilm_embedder.embed, settings, 3, 600, quiet)
     assert chosen_a == chosen_b
     assert report_a.selectors["kmeans"].tried == report_b.selectors["kmeans"].tried
     assert report_a.n_queries == len(train_q)
@@ -44,7 +44,7 @@ def test_the_search_contains_always_best_single_so_tuning_does_not_lose_to_it(tm
         ]
     table = build_outcome_table(load_records(write_jsonl(tmp_path / "noise.jsonl", rows))[0])
     settings = TrainSettings(algorithms=("kmeans",))
-    _, report = tune(table, table.queries, minilm_embedder.embed, settings, train_from_table, 4, 600, lambda *a: None)
+    _, report = tune(table, table.queries, minilm_embedder.embed, settings, 4, 600, lambda *a: None)
     tuned = report.selectors["kmeans"]
     assert {"clusters": 1} in [p for p, _ in tuned.tried]
     assert tuned.estimate.objective[0] >= report.best_single.objective[0] - 1e-12
@@ -72,7 +72,7 @@ def test_train_tune_records_choice_and_cross_validated_estimates(tmp_path, minil
 def test_a_spent_budget_still_gives_the_default_settings(tmp_path, minilm_embedder, budget):
     table = build_outcome_table(load_records(write_jsonl(tmp_path / "t.jsonl", topical_rows()))[0])
     settings = TrainSettings(algorithms=("kmeans",))
-    chosen, report = tune(table, table.queries, minilm_embedder.embed, settings, train_from_table, 3, budget, lambda *a: None)
+    chosen, report = tune(table, table.queries, minilm_embedder.embed, settings, 3, budget, lambda *a: None)
     assert [p for p, _ in report.selectors["kmeans"].tried] == [{"clusters": settings.kmeans_clusters}]
     assert report.out_of_budget == ["kmeans"] and chosen.kmeans_clusters == settings.kmeans_clusters
 
@@ -85,9 +85,7 @@ def test_a_selector_that_cannot_beat_the_best_single_model_is_said_to_in_plain_w
         r for q in topical_rows()[::2] for r in ({**q, "model_name": "a", "performance": 1.0}, {**q, "model_name": "b", "performance": 0.0})
     ]
     table = build_outcome_table(load_records(write_jsonl(tmp_path / "flat.jsonl", rows))[0])
-    _, report = tune(
-        table, table.queries, minilm_embedder.embed, TrainSettings(algorithms=("kmeans",)), train_from_table, 3, 600, lambda *a: None
-    )
+    _, report = tune(table, table.queries, minilm_embedder.embed, TrainSettings(algorithms=("kmeans",)), 3, 600, lambda *a: None)
     assert report.selectors["kmeans"].beats_best_single is False
     assert any("KMEANS does not beat the best single model" in line for line in format_report(report, "latency"))
 
@@ -97,9 +95,7 @@ def test_routing_by_category_alone_is_estimated_and_a_selector_that_does_not_bea
 
     # Topical data: the category alone says which model is right, so a category -> model table is perfect.
     table = build_outcome_table(load_records(write_jsonl(tmp_path / "t.jsonl", topical_rows()))[0])
-    _, report = tune(
-        table, table.queries, minilm_embedder.embed, TrainSettings(algorithms=("kmeans",)), train_from_table, 3, 600, lambda *a: None
-    )
+    _, report = tune(table, table.queries, minilm_embedder.embed, TrainSettings(algorithms=("kmeans",)), 3, 600, lambda *a: None)
     assert report.by_category.quality == (1.0, 0.0) and report.best_single.quality[0] < 0.7
     assert report.to_metadata()["by_category"]["quality"] == [1.0, 0.0]
     lines = format_report(report, "latency")
