@@ -21,6 +21,8 @@ from llm_benchmark import (
     DEFAULT_ENDPOINT,
     BenchmarkSettings,
     ModelConfig,
+    ModelSummary,
+    Query,
     RetryPolicy,
     format_summary,
     load_judge_config,
@@ -66,26 +68,9 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
-        if args.model_config:
-            models = load_model_config(args.model_config)
-        else:
-            key = args.api_key or os.environ.get("LLM_API_KEY") or os.environ.get("OPENAI_API_KEY")
-            names = [n.strip() for n in args.models.split(",") if n.strip()]
-            if not names:
-                raise UsageError("--models: no model names")
-            models = [ModelConfig(name=n, endpoint=args.endpoint, api_key=key) for n in names]
+        models = _models_from_args(args)
         queries, stats = load_queries(args.queries, args.limit)
-        # The judge is read only when a query needs it: an unset ${VAR} in an unused judge entry stops nothing.
-        needs_judge = any(canonical_metric(q.fields.get("metric")) == "judge" for q in queries)
-        judge = load_judge_config(args.model_config) if args.model_config and needs_judge else None
-        if args.judge_model:
-            judge_key = (
-                args.judge_api_key
-                or os.environ.get("LLM_JUDGE_API_KEY")
-                or os.environ.get("LLM_API_KEY")
-                or os.environ.get("OPENAI_API_KEY")
-            )
-            judge = ModelConfig(name=args.judge_model, endpoint=args.judge_endpoint or args.endpoint, api_key=judge_key)
+        judge = _judge_from_args(args, queries)
     except ToolkitError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
@@ -94,20 +79,72 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     if stats["duplicates"]:
         print(f"{args.queries}: {stats['duplicates']} repeated queries dropped (first occurrence kept)")
+    if not _code_can_be_scored(queries, args.unsafe_code):
+        return 2
+    _announce(args, queries, models)
+    settings = _settings_from_args(args, judge)
+    try:
+        summaries = run_benchmark(queries, models, args.output, settings)
+    except KeyboardInterrupt:
+        print(f"\ninterrupted: every answered pair is in {args.output}; run the same command again to resume", file=sys.stderr)
+        return 130
+    except ToolkitError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    return _report(summaries, args.output)
+
+
+def _models_from_args(args: argparse.Namespace) -> list[ModelConfig]:
+    """The models of --model-config, else those --models names at --endpoint, with the key of
+    --api-key, $LLM_API_KEY or $OPENAI_API_KEY. ConfigError for a bad config, UsageError for no names."""
+    if args.model_config:
+        return load_model_config(args.model_config)
+    key = args.api_key or os.environ.get("LLM_API_KEY") or os.environ.get("OPENAI_API_KEY")
+    names = [n.strip() for n in args.models.split(",") if n.strip()]
+    if not names:
+        raise UsageError("--models: no model names")
+    return [ModelConfig(name=n, endpoint=args.endpoint, api_key=key) for n in names]
+
+
+def _judge_from_args(args: argparse.Namespace, queries: list[Query]) -> ModelConfig | None:
+    """The LLM judge: --judge-model (at --judge-endpoint, else --endpoint) over the config's judge:
+    entry, which is read only when a query has `metric: judge`. ConfigError for a bad entry."""
+    # The judge is read only when a query needs it: an unset ${VAR} in an unused judge entry stops nothing.
+    needs_judge = any(canonical_metric(q.fields.get("metric")) == "judge" for q in queries)
+    judge = load_judge_config(args.model_config) if args.model_config and needs_judge else None
+    if args.judge_model:
+        judge_key = (
+            args.judge_api_key or os.environ.get("LLM_JUDGE_API_KEY") or os.environ.get("LLM_API_KEY") or os.environ.get("OPENAI_API_KEY")
+        )
+        judge = ModelConfig(name=args.judge_model, endpoint=args.judge_endpoint or args.endpoint, api_key=judge_key)
+    return judge
+
+
+def _code_can_be_scored(queries: list[Query], unsafe_code: bool) -> bool:
+    """False (the error printed) when a query scores code and the sandbox cannot isolate it, unless
+    --unsafe-code (then a warning): checked before any request, so such a run does not start."""
     has_code = any(canonical_metric(q.fields.get("metric")) == "code" and q.fields.get("ground_truth") is not None for q in queries)
-    if has_code and not args.unsafe_code:
+    if has_code and not unsafe_code:
         try:
             require_isolation()  # before any request: a run that cannot score safely does not start
         except ToolkitError as exc:
             print(f"error: {exc}", file=sys.stderr)
-            return 2
+            return False
     elif has_code:
         print("WARNING: --unsafe-code: code answers run as you, without isolation (they can read and change your files)")
+    return True
+
+
+def _announce(args: argparse.Namespace, queries: list[Query], models: list[ModelConfig]) -> None:
+    """What the run will do, and how many queries it cannot score."""
     no_truth = sum(1 for q in queries if q.fields.get("ground_truth") is None and canonical_metric(q.fields.get("metric")) != "judge")
     print(f"Benchmarking {len(queries)} queries x {len(models)} models -> {args.output}")
     if no_truth:
         print(f"note: {no_truth} queries have no ground_truth: their answers are recorded with performance null (unscored)")
-    settings = BenchmarkSettings(
+
+
+def _settings_from_args(args: argparse.Namespace, judge: ModelConfig | None) -> BenchmarkSettings:
+    return BenchmarkSettings(
         concurrency=args.concurrency,
         max_tokens=args.max_tokens,
         temperature=args.temperature,
@@ -118,14 +155,10 @@ def main(argv: list[str] | None = None) -> int:
         unsafe_code=args.unsafe_code,
         judge=judge,
     )
-    try:
-        summaries = run_benchmark(queries, models, args.output, settings)
-    except KeyboardInterrupt:
-        print(f"\ninterrupted: every answered pair is in {args.output}; run the same command again to resume", file=sys.stderr)
-        return 130
-    except ToolkitError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
+
+
+def _report(summaries: dict[str, ModelSummary], output: str) -> int:
+    """Print the per-model summary and what to do next; the exit status: 1 when pairs failed, else 0."""
     print()
     print(format_summary(summaries))
     errors = sum(s.errors for s in summaries.values())
@@ -135,11 +168,11 @@ def main(argv: list[str] | None = None) -> int:
             file=sys.stderr,
         )
         return 1
-    stem = args.output[: -len(".jsonl")] if args.output.endswith(".jsonl") else args.output
+    stem = output[: -len(".jsonl")] if output.endswith(".jsonl") else output
     print(
         "\nNext: label the queries with the router's own classifier, then train:\n"
         "  python add_category_to_training_data.py --vsr-url http://localhost:8080 "
-        f"--input {args.output} --output {stem}.categorised.jsonl\n"
+        f"--input {output} --output {stem}.categorised.jsonl\n"
         f"  python train.py --data-file {stem}.categorised.jsonl --output-dir models/"
     )
     return 0

@@ -250,6 +250,11 @@ class RouterProfile:
 # Loading
 
 
+_SEMANTIC = ("model_catalog", "embeddings", "semantic")
+_EMBEDDING_CONFIG = _SEMANTIC + ("embedding_config",)
+_MODEL_PATH_KEYS = {m: f"{m}_model_path" for m in CANDLE_MODEL_TYPES}  # the semantic: field naming each model's folder
+
+
 class _Fields:
     """Typed access to the parsed YAML, with the file, field path and line in every error."""
 
@@ -321,9 +326,39 @@ def load_router_profile(path: str | Path) -> RouterProfile:
     Raises RouterConfigError naming the file, the field and the line for: a file that cannot be
     read or parsed, a file that is not a v0.3 config (neither `routing` nor `global`, which the
     router refuses too), and a field the profile needs that has a type the router cannot decode."""
+    path = Path(path)
+    raw, data, lines = _read_config(path)
+    fields = _Fields(str(path), lines)
+    user_global = fields.get(data, ("global",), dict, {})
+    merged = _overlay(CANONICAL_DEFAULTS, user_global)
+    g = _Fields(str(path), lines, prefix=("global",))
+    decisions = _all_decisions(fields, data)
+    ml = g.get(merged, ("router", "model_selection", "ml"), dict, {})
+    embedding, notes = _embedding_spec(g, merged, user_global)
+    enabled = g.get(merged, ("router", "model_selection", "enabled"), bool, False)
+    models_path = g.get(merged, ("router", "model_selection", "ml", "models_path"), str, "")
+    batched_qwen3, reason = _batched_qwen3(g, merged, enabled, models_path)
+    artifact_paths = {a: g.get(ml, (a, "pretrained_path"), str, "") for a in ML_ALGORITHMS}
+    notes.append("EMBEDDING_BACKEND_OVERRIDE in the router's environment would override the backend; a config cannot show it")
+    return RouterProfile(
+        source=str(path),
+        digest=hashlib.sha256(raw).hexdigest(),
+        decisions=tuple(decisions),
+        embedding=embedding,
+        artifact_paths=artifact_paths,
+        models_path=models_path,
+        model_selection_enabled=enabled,
+        batched_qwen3=batched_qwen3,
+        batched_qwen3_reason=reason,
+        notes=tuple(notes),
+    )
+
+
+def _read_config(path: Path) -> tuple[bytes, dict, dict[tuple, int]]:
+    """(the file's bytes, its YAML, the line of each field path); RouterConfigError for a file that
+    cannot be read or parsed, or that is not a v0.3 config."""
     import yaml
 
-    path = Path(path)
     try:
         raw = path.read_bytes()
     except OSError as exc:
@@ -339,62 +374,48 @@ def load_router_profile(path: str | Path) -> RouterProfile:
     lines: dict[tuple, int] = {}
     if root is not None:
         _node_lines(root, (), lines)
-    fields = _Fields(str(path), lines)
     if not isinstance(data, dict) or not ("routing" in data or "global" in data):
         raise RouterConfigError(
             f"{path}: not a v0.3 router config: it has neither a `routing:` nor a `global:` section "
             "(the router refuses such a file too; convert it with the router's config migration first)"
         )
-    user_global = fields.get(data, ("global",), dict, {})
-    merged = _overlay(CANONICAL_DEFAULTS, user_global)
-    g = _Fields(str(path), lines, prefix=("global",))
+    return raw, data, lines
 
+
+def _all_decisions(fields: _Fields, data: dict) -> list[DecisionProfile]:
+    """The top-level routing's decisions, then each recipe's, in file order."""
     decisions = list(_decisions(fields, data, ("routing",), ""))
     for i, recipe in enumerate(fields.get(data, ("recipes",), list, [])):
         if not isinstance(recipe, dict):
             raise fields.error(("recipes", i), "must be a mapping")
         name = fields.get(data, ("recipes", i, "name"), str, "")
         decisions.extend(_decisions(fields, data, ("recipes", i, "routing"), name))
+    return decisions
 
-    ml = g.get(merged, ("router", "model_selection", "ml"), dict, {})
-    embedding, notes = _embedding_spec(g, merged, user_global)
-    enabled = g.get(merged, ("router", "model_selection", "enabled"), bool, False)
-    models_path = g.get(merged, ("router", "model_selection", "ml", "models_path"), str, "")
-    semantic = ("model_catalog", "embeddings", "semantic")
-    qwen3_path = g.get(merged, semantic + ("qwen3_model_path",), str, "")
+
+def _batched_qwen3(g: _Fields, merged: dict, enabled: bool, models_path: str) -> tuple[bool, str]:
+    """(whether the batched Qwen3 model starts, why or which settings are missing): it starts when
+    model_selection.enabled, ml.models_path and qwen3_model_path are all set, or when the response
+    cache embeds with qwen3 (docs: router-artifacts.md, "Batched Qwen3")."""
+    qwen3_path = g.get(merged, _SEMANTIC + ("qwen3_model_path",), str, "")
     cache = _response_cache(g, merged)
     cache_on = g.get(cache, ("enabled",), bool, False) if cache else False
     cache_qwen3 = cache_on and str(cache.get("embedding_model") or "").strip().lower() == "qwen3" and bool(qwen3_path)
     ml_gate = enabled and bool(models_path) and bool(qwen3_path)
-    if ml_gate or cache_qwen3:
-        reason = "model_selection.enabled, ml.models_path and qwen3_model_path are set"
-        if not ml_gate:
-            reason = "the response cache embeds with qwen3"
-    else:
-        missing = [
-            name
-            for name, ok in (
-                ("global.router.model_selection.enabled", enabled),
-                ("global.router.model_selection.ml.models_path", bool(models_path)),
-                ("global.model_catalog.embeddings.semantic.qwen3_model_path", bool(qwen3_path)),
-            )
-            if not ok
-        ]
-        reason = "not set: " + ", ".join(missing) + " (and the response cache does not embed with qwen3)"
-    artifact_paths = {a: g.get(ml, (a, "pretrained_path"), str, "") for a in ML_ALGORITHMS}
-    notes.append("EMBEDDING_BACKEND_OVERRIDE in the router's environment would override the backend; a config cannot show it")
-    return RouterProfile(
-        source=str(path),
-        digest=hashlib.sha256(raw).hexdigest(),
-        decisions=tuple(decisions),
-        embedding=embedding,
-        artifact_paths=artifact_paths,
-        models_path=models_path,
-        model_selection_enabled=enabled,
-        batched_qwen3=ml_gate or cache_qwen3,
-        batched_qwen3_reason=reason,
-        notes=tuple(notes),
-    )
+    if ml_gate:
+        return True, "model_selection.enabled, ml.models_path and qwen3_model_path are set"
+    if cache_qwen3:
+        return True, "the response cache embeds with qwen3"
+    missing = [
+        name
+        for name, ok in (
+            ("global.router.model_selection.enabled", enabled),
+            ("global.router.model_selection.ml.models_path", bool(models_path)),
+            ("global.model_catalog.embeddings.semantic.qwen3_model_path", bool(qwen3_path)),
+        )
+        if not ok
+    ]
+    return False, "not set: " + ", ".join(missing) + " (and the response cache does not embed with qwen3)"
 
 
 def _response_cache(g: _Fields, merged: dict) -> dict:
@@ -440,11 +461,6 @@ def _domain_leaves(fields: _Fields, node: dict, at: tuple) -> list[str]:
         if isinstance(child, dict):
             out.extend(_domain_leaves(fields, child, at + ("conditions", k)))
     return out
-
-
-_SEMANTIC = ("model_catalog", "embeddings", "semantic")
-_EMBEDDING_CONFIG = _SEMANTIC + ("embedding_config",)
-_MODEL_PATH_KEYS = {m: f"{m}_model_path" for m in CANDLE_MODEL_TYPES}  # the semantic: field naming each model's folder
 
 
 def _embedding_spec(g: _Fields, merged: dict, user_global: dict) -> tuple[EmbeddingSpec, list[str]]:
