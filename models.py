@@ -898,7 +898,19 @@ class RequestCost:
 
 @dataclass(frozen=True)
 class Selector:
-    """Everything the suite knows about one selector kind (see the module docstring)."""
+    """Everything the suite knows about one selector kind; `register_selector` adds it.
+
+    train(ts: TrainingSet, **settings, seed) -> TrainedSelector: learns from one row per training
+        query (features n x d, per-model objective n x M, labels) and returns the artifact dict;
+        its keywords are the settings' `keyword`s and `seed`. Raise TrainingError for bad settings.
+    check(artifact) -> None: the runtime's parse of the file; raise ArtifactError naming the field.
+    select(artifact, features n x d float64) -> Selection: the runtime's Select, one model per row.
+    file_name: where train.py writes it (`<kind>_model.json`); feature_dim(artifact) -> d or None;
+    labels(artifact) -> the model names it can return (the deploy check's candidate rule).
+    settings: its flags (`--<kind>-<name>`), defaults and help; tuning_grid(current values by
+    keyword, n training queries) -> the candidates --tune tries (dicts by keyword); tuned: the
+    setting names the grid varies. cost: what one Select costs the router (None: not modelled).
+    """
 
     kind: str
     train: Callable[..., TrainedSelector]
