@@ -6,7 +6,9 @@ everything the suite knows about it:
   check(artifact) -> None                              (the runtime's parse, raises ArtifactError)
   select(artifact, features) -> Selection              (the runtime's Select, batched)
   file_name, feature_dim(artifact), labels(artifact)   (the file, its feature size, its model names)
-  settings (flags, defaults, help) and tuning_grid     (cli.py and tuning.py generate from them)
+  settings (flags, defaults, help), tuning_grid, tuned (cli.py, tuning.py and the reproducing command
+                                                        generate from them)
+  cost                                                 (what one Select costs the router per request)
 
 The replays follow ../shared/docs/router-artifacts.md; validate.py and the tests call only them.
 """
@@ -896,7 +898,19 @@ class RequestCost:
 
 @dataclass(frozen=True)
 class Selector:
-    """Everything the suite knows about one selector kind (see the module docstring)."""
+    """Everything the suite knows about one selector kind; `register_selector` adds it.
+
+    train(ts: TrainingSet, **settings, seed) -> TrainedSelector: learns from one row per training
+        query (features n x d, per-model objective n x M, labels) and returns the artifact dict;
+        its keywords are the settings' `keyword`s and `seed`. Raise TrainingError for bad settings.
+    check(artifact) -> None: the runtime's parse of the file; raise ArtifactError naming the field.
+    select(artifact, features n x d float64) -> Selection: the runtime's Select, one model per row.
+    file_name: where train.py writes it (`<kind>_model.json`); feature_dim(artifact) -> d or None;
+    labels(artifact) -> the model names it can return (the deploy check's candidate rule).
+    settings: its flags (`--<kind>-<name>`), defaults and help; tuning_grid(current values by
+    keyword, n training queries) -> the candidates --tune tries (dicts by keyword); tuned: the
+    setting names the grid varies. cost: what one Select costs the router (None: not modelled).
+    """
 
     kind: str
     train: Callable[..., TrainedSelector]
@@ -1036,14 +1050,14 @@ def _svm_grid(current: dict, n_train: int) -> list[dict]:
 
 register_selector(
     Selector(
-        "knn",
-        train_knn,
-        check_knn,
-        select_knn,
-        "knn_model.json",
-        _knn_feature_dim,
-        lambda a: {str(x) for x in a.get("labels") or []},
-        (
+        kind="knn",
+        train=train_knn,
+        check=check_knn,
+        select=select_knn,
+        file_name="knn_model.json",
+        feature_dim=_knn_feature_dim,
+        labels=lambda a: {str(x) for x in a.get("labels") or []},
+        settings=(
             Setting("k", 5),
             # 5-fold CV on training data, see README
             Setting("smoothing", 30, "label each KNN row with the best model of its N nearest training queries (1 = its own)"),
@@ -1055,36 +1069,36 @@ register_selector(
                 "every row on every request (0 = no budget; default %(default)s)",
             ),
         ),
-        _knn_grid,
-        RequestCost("rows", "--knn-max-rows", lambda a: len(a["embeddings"]), _knn_replica, "Ball Tree built over {}, then queried"),
+        tuning_grid=_knn_grid,
         tuned=("k", "smoothing", "max_rows"),
+        cost=RequestCost("rows", "--knn-max-rows", lambda a: len(a["embeddings"]), _knn_replica, "Ball Tree built over {}, then queried"),
     )
 )
 register_selector(
     Selector(
-        "kmeans",
-        train_kmeans,
-        check_kmeans,
-        select_kmeans,
-        "kmeans_model.json",
-        _kmeans_feature_dim,
-        lambda a: {str(x) for x in a.get("cluster_models") or []},
-        (Setting("clusters", 8),),
-        _kmeans_grid,
-        RequestCost("centroids", "--kmeans-clusters", lambda a: len(a["centroids"]), _kmeans_replica),
+        kind="kmeans",
+        train=train_kmeans,
+        check=check_kmeans,
+        select=select_kmeans,
+        file_name="kmeans_model.json",
+        feature_dim=_kmeans_feature_dim,
+        labels=lambda a: {str(x) for x in a.get("cluster_models") or []},
+        settings=(Setting("clusters", 8),),
+        tuning_grid=_kmeans_grid,
         tuned=("clusters",),
+        cost=RequestCost("centroids", "--kmeans-clusters", lambda a: len(a["centroids"]), _kmeans_replica),
     )
 )
 register_selector(
     Selector(
-        "svm",
-        train_svm,
-        check_svm,
-        select_svm,
-        "svm_model.json",
-        _svm_feature_dim,
-        _svm_labels,
-        (
+        kind="svm",
+        train=train_svm,
+        check=check_svm,
+        select=select_svm,
+        file_name="svm_model.json",
+        feature_dim=_svm_feature_dim,
+        labels=_svm_labels,
+        settings=(
             Setting("kernel", "rbf", choices=("rbf", "linear")),
             Setting("gamma", 1.0),
             Setting("c", 0.1, "SVR regularisation C", param="C"),  # 5-fold CV on training data, see README
@@ -1092,9 +1106,9 @@ register_selector(
                 "prototypes", 256, "at most this many training points per SVM regressor (micro-cluster centres beyond it)", "max_prototypes"
             ),
         ),
-        _svm_grid,
-        RequestCost("support vectors", "--svm-prototypes", _svm_vectors, _svm_replica),
+        tuning_grid=_svm_grid,
         tuned=("c", "gamma"),
+        cost=RequestCost("support vectors", "--svm-prototypes", _svm_vectors, _svm_replica),
     )
 )
 

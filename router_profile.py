@@ -18,6 +18,8 @@ Every rule here was read in vllm-project/semantic-router (main of 2026-08-22, pl
   `ml.embedding_dim`, 1024 when unset for qwen3, decides for the ML selectors).
 - `pkg/modelruntime/router_runtime.go` (`batchedEmbeddingNeeds`): when batched Qwen3 starts.
 - `pkg/config/embedding_config.go`, `pkg/embedding/*`: the backend and the remote endpoint.
+- `pkg/extproc/openvino_embedding_cgo.go`, `pkg/classification/openvino_backend_cgo.go`: OpenVINO
+  returns the model's full width (no cut).
 - `candle-binding/src/ffi/embedding.rs`: Qwen3 cut to a dimension above 1024 keeps 1024; mmBERT
   asked for more than its 768 values fails.
 - `pkg/config/decision_config.go`: decisions, `modelRefs` (`model`, `lora_name`), `algorithm.type`,
@@ -570,10 +572,16 @@ def _local_dimension(
 ) -> tuple[int | None, str | None]:
     """(values per vector, why every embedding fails or None) for a local backend: the Candle
     binding's cut (get_embedding_2d_matryoshka: Qwen3 keeps 1024 when asked for more, mmBERT cannot
-    give more than 768, an unknown model type or a missing model folder fails); openvino gives
-    what was asked, else the model's own width. Appends to `notes` a request the router caps."""
+    give more than 768, an unknown model type or a missing model folder fails); openvino gives the
+    model's own width whatever was asked, None when that width is not known here (the router's
+    openvinoEmbeddingFunc calls GetEmbedding/GetModernBertEmbedding with no dimension:
+    pkg/classification/openvino_backend_cgo.go, "targetDim is unused — OpenVINO returns full model
+    dimension"). Appends to `notes` a request the router caps or ignores."""
     if backend == "openvino":
-        return requested or native, None
+        if requested and requested != native:
+            width = native or "the model's own number of"
+            notes.append(f"OpenVINO does not cut embeddings: {width} values, not the {requested} asked for")
+        return native, None
     if model_type not in CANDLE_MODEL_TYPES:
         return (
             None,
@@ -679,7 +687,7 @@ def check_deploy(profile: RouterProfile, artifacts: dict[str, dict], metadata: d
         if size is None:
             continue
         if expected is None:
-            report.warnings.append(f"{ARTIFACT_FILES[kind]}: {size} values; the remote endpoint's width is not in the config to check")
+            report.warnings.append(f"{ARTIFACT_FILES[kind]}: {size} values; the width {spec.backend} returns is not in the config to check")
         elif size != expected:
             report.errors.append(
                 f"{ARTIFACT_FILES[kind]}: the set's {size} values against the router's {spec.dimension} + {CATEGORY_SLOTS} = {expected}: "

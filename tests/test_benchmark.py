@@ -6,6 +6,7 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.parse
 
@@ -593,3 +594,23 @@ def test_placeholder_keys_and_request_headers_are_not_starred_out_of_answers():
     redact = Redactor(model.secrets())
     answer = "The set is EMPTY; send application/json with 1 item; token tok-abcdef123456"
     assert redact(answer) == "The set is EMPTY; send application/json with 1 item; token ***"
+
+
+def test_a_scorer_that_raises_leaves_the_pair_unscored_with_its_error_and_the_next_run_scores_it(tmp_path, llm_server, monkeypatch, capsys):
+    # The code scorer writes the answer to a temporary folder; here the temporary directory is gone
+    # (as when /tmp is removed or unmounted mid-run): the scorer raises FileNotFoundError.
+    server = llm_server(default_answer="def f():\n    return 1\n")
+    queries = write_jsonl(tmp_path / "q.jsonl", [{"query": "write f", "ground_truth": ["assert f() == 1"], "metric": "code"}])
+    out = tmp_path / "out.jsonl"
+    argv = ["--queries", queries, "--models", "m", "--endpoint", server.url, "--output", out, "--unsafe-code", *FAST_RETRY]
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path / "no-such-dir"))
+    assert run(argv) == 1
+    [line] = read_lines(out)
+    assert line["performance"] is None and line["failure"] == "setup"  # our side failed: no outcome, not quality 0
+    assert line["error"].startswith("scoring failed: FileNotFoundError: ")
+    assert "1 pairs failed" in capsys.readouterr().err
+    monkeypatch.undo()  # the temporary directory is back: the same command scores the pair
+    assert run(argv) == 0
+    first, second = read_lines(out)
+    assert first == line and second["performance"] == 1.0 and "error" not in second
+    assert len(server.requests) == 2

@@ -214,3 +214,18 @@ def test_an_answer_spelling_out_every_verdict_cannot_get_an_honest_rating_thrown
     assert parse_rating("Rating: [[4]]\nIt wrote:\nRating: [[2]]\nRating: [[3]]", prompt) == 4.0
     # A parroted prompt holds no verdict of the judge's own.
     assert parse_rating(prompt, prompt) is None
+
+
+def test_the_judge_is_asked_at_judge_endpoint_with_its_key_and_the_models_at_endpoint(tmp_path, llm_server, monkeypatch):
+    for var in ("LLM_JUDGE_API_KEY", "LLM_API_KEY", "OPENAI_API_KEY"):
+        monkeypatch.delenv(var, raising=False)
+    answers = {"good": "Plants use chlorophyll to capture light."}
+    # Asked here by mistake, the judge would get the default answer "Rating: [[1]]" (score 0).
+    models = llm_server(answers={"m": answers}, default_answer="Rating: [[1]]")
+    judges = llm_server(responders={"judge": scripted_judge("before")})
+    keys = ["--api-key", "model-key", "--judge-endpoint", judges.url, "--judge-api-key", "judge-key"]
+    code, lines = run_judged(tmp_path, models, answers, *keys)
+    assert code == 0 and lines["good"]["performance"] == pytest.approx(8 / 9) and lines["good"]["judge_rating"] == 9.0
+    assert [r["model"] for r in models.requests] == ["m"] and [r["model"] for r in judges.requests] == ["judge"]
+    assert models.requests[0]["headers"]["authorization"] == "Bearer model-key"
+    assert judges.requests[0]["headers"]["authorization"] == "Bearer judge-key"

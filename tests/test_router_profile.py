@@ -249,3 +249,88 @@ def test_the_deploy_check_refuses_a_router_whose_batched_qwen3_does_not_start(tm
     meta = {"embedding_model": "Qwen/Qwen3-Embedding-0.6B", "embedding_dtype": "float32"}
     report = check_deploy(profile, *knn_set(782, ["big"], meta))
     assert any("batched Qwen3 will not start" in e for e in report.errors)
+
+
+# The rules below, each read in the router's source (router_profile.py's docstring names the files).
+
+
+def test_model_type_remote_without_a_backend_takes_the_openai_compatible_backend(tmp_path):
+    # EmbeddingBackend() in pkg/config/embedding_config.go: no backend named and model_type remote
+    # (compared trimmed, case-insensitively) -> openai_compatible; a backend named wins over it.
+    text = REMOTE.replace("backend: openai_compatible, model_type: remote", "model_type: remote")
+    spec = load_router_profile(write(tmp_path, text)).embedding
+    assert (spec.backend, spec.model_type, spec.dimension, spec.model_path) == ("openai_compatible", "remote", 1024, "BAAI/bge-m3")
+    assert spec.endpoint.url == "http://embedder:8000/v1/embeddings" and spec.problem is None
+    shouted = REMOTE.replace("backend: openai_compatible, model_type: remote", 'model_type: " Remote "')
+    assert load_router_profile(write(tmp_path, shouted, "b.yaml")).embedding.backend == "openai_compatible"
+    candle = REMOTE.replace("backend: openai_compatible, model_type: remote", "backend: candle, model_type: remote")
+    on_candle = load_router_profile(write(tmp_path, candle, "c.yaml")).embedding
+    assert on_candle.backend == "candle" and on_candle.model_type == "qwen3"  # ml.model_type qwen3 decides on a local backend
+
+
+def test_qwen3_asked_for_more_than_1024_values_keeps_its_1024_and_says_so(tmp_path):
+    # truncate_embedding_to_dimension (candle-binding/src/ffi/embedding.rs): a dimension above the
+    # model's keeps the full vector, with a warning.
+    profile = load_router_profile(write(tmp_path, PR_2886 + "        embedding_dim: 2048\n"))
+    spec = profile.embedding
+    assert (spec.model_type, spec.dimension, spec.native_dimension, spec.cut) == ("qwen3", 1024, 1024, False)
+    assert profile.feature_dim == 1038 and profile.embedding_ready
+    assert "Qwen3 asked for 2048 values gives 1024 (the router warns, keeps the full vector)" in profile.notes
+    wide = QWEN3_NO_DIMENSION.replace("model_type: qwen3", "model_type: qwen3\n          target_dimension: 1536")
+    assert load_router_profile(write(tmp_path, wide, "b.yaml")).embedding.dimension == 1024
+    exact = load_router_profile(write(tmp_path, PR_2886 + "        embedding_dim: 1024\n", "c.yaml"))
+    assert not any(note.startswith("Qwen3 asked for") for note in exact.notes)
+
+
+def test_the_note_on_ml_embedding_dim_without_ml_model_type_is_printed_only_then(tmp_path):
+    alone = PR_2886.replace("        model_type: qwen3\n", "        embedding_dim: 512\n")
+    profile = load_router_profile(write(tmp_path, alone))
+    assert profile.embedding.dimension == 768  # the canonical mmBERT, untouched
+    assert "  note: ml.embedding_dim 512 without ml.model_type changes nothing (PR #2886)" in profile.summary().splitlines()
+    with_type = load_router_profile(write(tmp_path, PR_2886 + "        embedding_dim: 512\n", "b.yaml"))
+    unset = load_router_profile(write(tmp_path, DECISIONS, "c.yaml"))
+    for quiet in (with_type, unset):
+        assert not any("without ml.model_type" in note for note in quiet.notes)
+
+
+def test_the_summary_says_which_embedding_fields_come_from_the_config_and_which_from_the_defaults(tmp_path):
+    def decided_by(text, name):
+        profile = load_router_profile(write(tmp_path, text, name))
+        assert f"[{profile.embedding.decided_by}]" in profile.summary()
+        return profile.embedding.decided_by
+
+    assert decided_by(DECISIONS, "a.yaml") == "embedding_config.model_type mmbert (default), target_dimension 768 (default)"
+    assert decided_by(QWEN3_NO_DIMENSION, "b.yaml") == "embedding_config.model_type qwen3 (config), target_dimension 768 (default)"
+    only_dim = "global:\n  model_catalog:\n    embeddings:\n      semantic:\n        embedding_config: {target_dimension: 512}\n"
+    assert decided_by(only_dim, "c.yaml") == "embedding_config.model_type mmbert (default), target_dimension 512 (config)"
+    emptied = only_dim.replace("{target_dimension: 512}", '{model_type: "", target_dimension: 512}')  # "" replaces mmbert: qwen3
+    assert decided_by(emptied, "d.yaml") == "embedding_config.model_type empty -> qwen3 (config), target_dimension 512 (config)"
+
+
+OPENVINO = """
+global:
+  model_catalog:
+    embeddings:
+      semantic:
+        qwen3_model_path: models/mom-embedding-pro
+        embedding_config: {backend: openvino, model_type: qwen3, target_dimension: 256}
+"""
+
+
+def test_openvino_gives_the_models_own_width_whatever_was_asked(tmp_path):
+    # The router's OpenVINO path passes no dimension (openvinoEmbeddingFunc, pkg/extproc;
+    # getOpenVINOEmbedding: "targetDim is unused — OpenVINO returns full model dimension").
+    profile = load_router_profile(write(tmp_path, OPENVINO))
+    spec = profile.embedding
+    assert (spec.backend, spec.model_type, spec.dimension, spec.cut) == ("openvino", "qwen3", 1024, False)
+    assert profile.feature_dim == 1038
+    assert "OpenVINO does not cut embeddings: 1024 values, not the 256 asked for" in profile.notes
+    mmbert = OPENVINO.replace("backend: openvino, model_type: qwen3, target_dimension: 256", 'backend: " OpenVINO "')
+    mmbert += "  router:\n    model_selection:\n      ml: {model_type: mmbert, embedding_dim: 384}\n"
+    ml = load_router_profile(write(tmp_path, mmbert, "b.yaml")).embedding
+    assert (ml.backend, ml.model_type, ml.dimension) == ("openvino", "mmbert", 768)
+    native = OPENVINO.replace("model_type: qwen3, target_dimension: 256", "model_type: mmbert")  # the defaults' 768
+    plain = load_router_profile(write(tmp_path, native, "c.yaml"))
+    assert plain.embedding.dimension == 768 and not any("OpenVINO" in note for note in plain.notes)
+    gemma = OPENVINO.replace("model_type: qwen3", "model_type: gemma")
+    assert load_router_profile(write(tmp_path, gemma, "d.yaml")).embedding.dimension is None  # its width is not in the config
