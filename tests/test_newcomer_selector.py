@@ -97,17 +97,17 @@ def _replica(a: dict):
 
 
 LOGREG = Selector(
-    KIND,
-    train_logreg,
-    check_logreg,
-    select_logreg,
-    FILE,
-    lambda a: a["feature_dim"],
-    lambda a: set(a["model_names"]),
-    (Setting("c", 1.0, "inverse L2 regularisation of the logistic regression", param="C"),),
-    lambda current, n_train: [{"C": c} for c in (1.0, 0.1, 10.0)],
-    RequestCost("weight rows", "--algorithm", lambda a: len(a["weights"]), _replica),
+    kind=KIND,
+    train=train_logreg,
+    check=check_logreg,
+    select=select_logreg,
+    file_name=FILE,
+    feature_dim=lambda a: a["feature_dim"],
+    labels=lambda a: set(a["model_names"]),
+    settings=(Setting("c", 1.0, "inverse L2 regularisation of the logistic regression", param="C"),),
+    tuning_grid=lambda current, n_train: [{"C": c} for c in (1.0, 0.1, 10.0)],
     tuned=("c",),
+    cost=RequestCost("weight rows", "--algorithm", lambda a: len(a["weights"]), _replica),
 )
 
 
