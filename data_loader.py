@@ -1,8 +1,8 @@
 """Benchmark JSONL -> per-query outcome table, the one objective, and the query-level split.
 
 Everything that decides which model is "best" for a query lives here, once: training labels,
-cluster mappings, SVM targets and validation metrics all call `Objective` and
-`OutcomeTable.best_models`, so the trainer and the validator can never disagree.
+cluster mappings, SVM targets and validation metrics all call `Objective` and `best_model`, so
+the trainer and the validator can never disagree.
 """
 
 from __future__ import annotations
@@ -141,7 +141,7 @@ class Record:
     query: str
     model_name: str
     performance: float | None  # None: failed call or nothing to score against
-    response_time: float | None
+    response_time: float | None  # seconds
     cost: float | None
     category: str
     line_number: int

@@ -48,7 +48,7 @@ class EvalTable:
 @dataclass
 class StrategyResult:
     name: str
-    kind: str  # oracle | selector | random | always | best_single
+    kind: str  # oracle | selector | random | always | best_single | by_category | decision_default | decision_oracle
     avg_quality: float
     avg_latency: float | None
     p95_latency: float | None

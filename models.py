@@ -1,4 +1,4 @@
-"""The three selectors: train from the outcome table, export runtime-exact JSON, replay `Select`.
+"""The selectors (KNN, KMeans, SVM, and any registered): train from the outcome table, export runtime-exact JSON, replay `Select`.
 
 Each selector kind is one `Selector` entry of `SELECTORS` (see `register_selector`), which holds
 everything the suite knows about it:
@@ -305,6 +305,8 @@ def mean_over_rows(values: np.ndarray) -> np.ndarray:
 
 @dataclass
 class TrainedSelector:
+    """A selector's train result: the artifact dict (written as its file), the fitted estimator, notes for the log."""
+
     artifact: dict
     estimator: object = None  # the fitted scikit-learn object(s), for parity checks
     notes: list[str] = field(default_factory=list)
@@ -312,6 +314,8 @@ class TrainedSelector:
 
 @dataclass
 class Selection:
+    """A replay's result: one model name per feature row, and how many rows had an exact tie."""
+
     choices: list[str]
     ties: int = 0  # queries where the runtime's choice is arbitrary (exact vote or distance ties)
 
@@ -875,6 +879,11 @@ class Setting:
     param: str | None = None
     choices: tuple | None = None
 
+    def __post_init__(self):
+        # argparse builds the flag with type(default): a bool would read "False" as True, None has no type.
+        if type(self.default) not in (int, float, str):
+            raise TypeError(f"setting {self.name!r}: the default must be an int, a float or a str, got {self.default!r}")
+
     @property
     def keyword(self) -> str:
         return self.param or self.name
@@ -890,7 +899,7 @@ class RequestCost:
     ../shared/docs/router-artifacts.md, "Cost per request")."""
 
     stored: str  # what it goes through per request: "rows", "centroids", "support vectors"
-    bounded_by: str  # the train.py flag that bounds it
+    bounded_by: str | None  # the train.py flag that bounds it (None: none does)
     vectors: Callable[[dict], int]  # artifact -> the vectors it goes through (of Selector.feature_dim values each)
     replica: Callable[[dict], Callable[[np.ndarray], object]]  # artifact -> one request's work on a feature vector (d,)
     describe: str = "{}"  # how the work reads, around "<vectors> x <dims> = <values>"
@@ -903,13 +912,21 @@ class Selector:
     train(ts: TrainingSet, **settings, seed) -> TrainedSelector: learns from one row per training
         query (features n x d, per-model objective n x M, labels) and returns the artifact dict;
         its keywords are the settings' `keyword`s and `seed`. Raise TrainingError for bad settings.
+        The dict must hold `"algorithm": kind`; training adds `metadata` (strings only); a field
+        named like one the Go loader types (`k`, `C`, `kernel`, `feature_dim`, ... see _GO_TYPES)
+        must have that type (check_artifact enforces both).
     check(artifact) -> None: the runtime's parse of the file; raise ArtifactError naming the field.
     select(artifact, features n x d float64) -> Selection: the runtime's Select, one model per row.
+        ArtifactError, ValueError, KeyError or IndexError from it is validate.py's FAILED row.
     file_name: where train.py writes it (`<kind>_model.json`); feature_dim(artifact) -> d or None;
     labels(artifact) -> the model names it can return (the deploy check's candidate rule).
-    settings: its flags (`--<kind>-<name>`), defaults and help; tuning_grid(current values by
-    keyword, n training queries) -> the candidates --tune tries (dicts by keyword); tuned: the
-    setting names the grid varies. cost: what one Select costs the router (None: not modelled).
+    settings: its flags (`--<kind>-<name>`), defaults (int, float or str: the flag's type) and help.
+    tuning_grid(current, n_train) -> the candidates --tune tries: `current` holds the settings by
+        keyword (and `seed`); each candidate is a dict by keyword, and the first candidate's keys
+        are the settings --tune compares (today's values of them are tried first).
+    tuned: the setting names the grid varies, in the grid's order. cost: what one Select costs the
+        router per request (None: not modelled, said in the report). Reports name the selector
+        `<KIND> Selection` (validate.py) and `<KIND>` (tradeoff.py).
     """
 
     kind: str

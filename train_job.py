@@ -1,5 +1,5 @@
 """train.py's work as a function: load the data, split, embed as the router will, (tune), train,
-write the three files. train.py runs it from its flags; tradeoff.py (the chosen set) and
+write one file per selector. train.py runs it from its flags; tradeoff.py (the chosen set) and
 prepare_models.py (the local-training fallback) run it directly, and `TrainJob.command()` is the
 train.py command line that does the same, so a printed command and the set written agree.
 """
@@ -15,6 +15,7 @@ from data_loader import (
     DATA_REPO,
     TRAINING_DATA_FILE,
     DataError,
+    LoadReport,
     OutcomeTable,
     load_outcome_table,
     query_set_digest,
@@ -25,7 +26,7 @@ from models import algorithms, write_artifacts
 from router_api import router_token, use_token
 from router_profile import load_profile
 from runtime_cost import oversized, selector_cost
-from training import TrainedSet, TrainSettings, selector_flags, train_from_table, weight_text
+from training import TrainedSet, TrainSettings, router_decisions, selector_flags, train_from_table, weight_text
 from tuning import DEFAULT_BUDGET_SECONDS, DEFAULT_FOLDS, tune
 from tuning import format_report as format_tuning
 
@@ -105,7 +106,7 @@ def run_training(job: TrainJob) -> list[Path]:
     return write_set(job.output_dir, trained, log)
 
 
-def load_training_data(job: TrainJob, log) -> tuple[Path, OutcomeTable, object]:
+def load_training_data(job: TrainJob, log) -> tuple[Path, OutcomeTable, LoadReport]:
     """(the data file, its outcome table, its load report), the report's lines logged."""
     data_file = Path(job.data_file) if job.data_file else fetch_default_training_data(Path(job.embedding.cache_dir or ".cache"))
     table, report = load_outcome_table(data_file, job.strict, log)
@@ -160,19 +161,6 @@ def write_set(output_dir: str | Path, trained: TrainedSet, log) -> list[Path]:
     for warning in oversized({kind: selector_cost(kind, a, 0) for kind, a in trained.artifacts.items()}):
         print(f"warning: {warning}", file=sys.stderr)
     return written
-
-
-def router_decisions(profile, table: OutcomeTable, log) -> tuple | None:
-    """The decisions of the router profile (config order), or None; says when the data records
-    the router's decisions but no config gives their candidates."""
-    if profile is None:
-        if table.decision_by_query:
-            log(
-                f"note: {len(table.decision_by_query)} queries record the router decision they matched, but without "
-                "--router-config their candidates are unknown: labels are chosen among all models"
-            )
-        return None
-    return profile.decisions
 
 
 def training_embedder(options: EmbeddingOptions, profile=None, log=print):

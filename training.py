@@ -138,18 +138,21 @@ def weight_text(weight: float) -> str:
 
 @dataclass
 class TrainedSet:
+    """What train_from_table returns: one artifact dict per selector kind, and what they were trained with."""
+
     artifacts: dict[str, dict]
     objective: Objective
     ranking: list[tuple[str, float]]
     notes: list[str] = field(default_factory=list)
     category_models: dict[str, str] = field(default_factory=dict)  # each category's best model on the training queries
-    routes: object = None  # models.QueryRoutes of the training queries, when trained for the router's decisions
+    routes: QueryRoutes | None = None  # the training queries' decisions, when trained for the router's decisions
 
 
 def train_from_table(
     table: OutcomeTable, train_queries: list[str], embed, settings: TrainSettings, metadata: dict | None = None, decisions=None
 ) -> TrainedSet:
-    """Train the selectors on `train_queries` of `table`. `embed(texts) -> float32 matrix`.
+    """Train the selectors on `train_queries` of `table`. `embed(texts)`: one float32 row per text
+    (len(texts) x the embedding's width).
 
     The objective's `ref` comes from these training queries only, and travels in the metadata.
     `decisions` (router_profile.DecisionProfile-like, config order), when given: each query is
@@ -273,6 +276,19 @@ def routed_queries(table: OutcomeTable, decisions) -> tuple[QueryRoutes, list[st
     if not kept:
         raise TrainingError("no training query belongs to a decision with two or more candidates: " + "; ".join(notes or ["no queries"]))
     return routes, kept, notes
+
+
+def router_decisions(profile, table: OutcomeTable, log) -> tuple | None:
+    """The decisions of the router profile (config order), or None; says when the data records
+    the router's decisions but no config gives their candidates."""
+    if profile is None:
+        if table.decision_by_query:
+            log(
+                f"note: {len(table.decision_by_query)} queries record the router decision they matched, but without "
+                "--router-config their candidates are unknown: labels are chosen among all models"
+            )
+        return None
+    return profile.decisions
 
 
 def fold_splits(queries: list[str], k: int, seed: int) -> list[tuple[list[str], list[str]]]:

@@ -52,7 +52,7 @@ from router_api import RouterUnavailable, router_token, use_token
 from router_profile import check_deploy, recorded_embedding
 from runtime_cost import DEFAULT_COST_SAMPLE, format_costs, measure_costs
 from skew import format_report, sample_queries, skew_report
-from train_job import router_decisions
+from training import router_decisions
 from validation import (
     BOLD,
     RESET,

@@ -24,14 +24,15 @@ from models import (
     serve,
 )
 from router_profile import DecisionProfile
-from train_job import router_decisions
-from training import TrainSettings, fold_splits, replay_held_out
+from training import TrainSettings, fold_splits, replay_held_out, router_decisions
 
 BOLD, RESET = "\033[1m", "\033[0m"
 
 
 @dataclass
 class LoadedSelectors:
+    """A set's files as parsed and checked (models.load_artifact), and the ones that could not be used."""
+
     artifacts: dict[str, dict]
     failed: dict[str, str]  # algorithm -> why it could not be used
     metadata: dict  # decoded, from the first artifact that has it ({} when none has)
@@ -39,6 +40,8 @@ class LoadedSelectors:
 
 
 def load_selectors(models_dir: Path, algorithms: list[str]) -> LoadedSelectors:
+    """Parse each file as the runtime would; a file that fails, or whose metadata disagrees with
+    the others (embedding model, feature size, categories, objective), is set aside with the reason."""
     artifacts, failed, warnings = {}, {}, []
     for kind in algorithms:
         try:
@@ -72,6 +75,8 @@ def load_selectors(models_dir: Path, algorithms: list[str]) -> LoadedSelectors:
 
 @dataclass
 class EvalPlan:
+    """The queries to evaluate, the notes that say why these, and how many were seen in training."""
+
     queries: list[str]
     notes: list[str]
     overlap: int
@@ -242,6 +247,8 @@ def evaluate_once(
     category_models: dict[str, str] | None,
     routes: QueryRoutes | None = None,
 ) -> tuple[list[StrategyResult], dict]:
+    """The baselines (and, with `routes`, the decisions' references) and every selector replayed on
+    `queries` (features: len(queries) x d); returns (results, {kind: why it failed})."""
     eval_table = EvalTable.build(table, queries, table.models, objective)
     results = evaluate_baselines(eval_table, ranking, category_models)
     if routes is not None:

@@ -118,3 +118,15 @@ def test_a_registered_selector_is_trained_tuned_replayed_and_swept(centroid_regi
     assert {s["name"] for w in result["weights"] for s in w["strategies"]} >= {"CENTROID", "Oracle"}
     assert result["target"]["selector"] == "centroid" and "--algorithm centroid" in result["target"]["command"]
     assert "--centroid-shrink 0" in result["target"]["command"] and (out / "centroid_model.json").exists()
+
+
+def test_the_deploy_check_says_the_router_never_loads_a_fourth_kind(centroid_registered):
+    from conftest import ROOT
+
+    from router_profile import check_deploy, load_router_profile
+
+    profile = load_router_profile(ROOT / "examples" / "router-config.yaml")
+    artifact = {"algorithm": "centroid", "trained": True, "means": [[0.0] * profile.feature_dim], "mean_models": ["m"]}
+    report = check_deploy(profile, {"centroid": artifact}, {})
+    assert report.ok  # a file the router never reads cannot break it
+    assert any("centroid_model.json: the router selects with knn, kmeans, svm only: it never loads this file" in w for w in report.warnings)
