@@ -12,6 +12,7 @@ Exit status: 0 every pair answered; 1 some pairs failed (recorded with `error`; 
 from __future__ import annotations
 
 import argparse
+import math
 import os
 import sys
 
@@ -74,8 +75,10 @@ def main(argv: list[str] | None = None) -> int:
     except ToolkitError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    if args.concurrency < 1:
-        print("error: --concurrency must be at least 1", file=sys.stderr)
+    try:
+        check_numbers(args)
+    except UsageError as exc:
+        print(f"error: {exc}", file=sys.stderr)
         return 2
     if stats["duplicates"]:
         print(f"{args.queries}: {stats['duplicates']} repeated queries dropped (first occurrence kept)")
@@ -92,6 +95,29 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     return _report(summaries, args.output)
+
+
+def check_numbers(args: argparse.Namespace) -> None:
+    """The numeric flags argparse reads but cannot bound (UsageError naming the flag): "inf",
+    "nan" and negatives parse as floats, and would fail every request or every code run later."""
+    if args.concurrency < 1:
+        raise UsageError("--concurrency must be at least 1")
+    positive = {"--timeout": args.timeout, "--code-timeout": args.code_timeout}
+    at_least_zero = {
+        "--backoff": args.backoff,
+        "--max-backoff": args.max_backoff,
+        "--retries": args.retries,
+        "--temperature": args.temperature,
+    }
+    for flag, value in positive.items():
+        if not (math.isfinite(value) and value > 0):
+            raise UsageError(f"{flag} must be a finite number of seconds above 0, got {value}")
+    for flag, value in at_least_zero.items():
+        if value is not None and not (math.isfinite(value) and value >= 0):
+            raise UsageError(f"{flag} must be a finite number, 0 or more, got {value}")
+    for flag, value in {"--max-tokens": args.max_tokens, "--limit": args.limit}.items():
+        if value is not None and value < 1:
+            raise UsageError(f"{flag} must be at least 1, got {value}")
 
 
 def _models_from_args(args: argparse.Namespace) -> list[ModelConfig]:

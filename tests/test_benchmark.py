@@ -614,3 +614,30 @@ def test_a_scorer_that_raises_leaves_the_pair_unscored_with_its_error_and_the_ne
     first, second = read_lines(out)
     assert first == line and second["performance"] == 1.0 and "error" not in second
     assert len(server.requests) == 2
+
+
+@pytest.mark.parametrize(
+    "flag, value",
+    [
+        ("--code-timeout", "inf"),
+        ("--code-timeout", "nan"),
+        ("--code-timeout", "0"),
+        ("--timeout", "-1"),
+        ("--timeout", "inf"),
+        ("--backoff", "nan"),
+        ("--max-backoff", "-2"),
+        ("--retries", "-1"),
+        ("--temperature", "nan"),
+        ("--temperature", "-0.5"),
+        ("--max-tokens", "0"),
+        ("--limit", "0"),
+        ("--concurrency", "0"),
+    ],
+)
+def test_numeric_flags_out_of_range_are_refused_before_anything_is_sent(tmp_path, capsys, flag, value):
+    """Nothing listens on the endpoint: a refused flag must stop the run before its first request."""
+    output = tmp_path / "out.jsonl"
+    argv = ["--queries", str(queries_file(tmp_path)), "--models", "m", "--endpoint", "http://127.0.0.1:9/v1", "--output", str(output)]
+    assert benchmark.main([*argv, flag, value]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith(f"error: {flag} must be") and not output.exists()
