@@ -429,6 +429,11 @@ class OutcomeTable:
         (`prompt`) when the data records it, else the query itself."""
         return [self.prompt_by_query.get(q, q) for q in queries]
 
+    def complete(self, queries: Iterable[str]) -> list[str]:
+        """The queries (in order) with an outcome for every model: the ones every strategy,
+        Oracle and each single model included, can be scored on."""
+        return [q for q in queries if len(self.outcomes_by_query[q]) == len(self.models)]
+
     def subset(self, queries: Iterable[str]) -> "OutcomeTable":
         keep = [q for q in queries if q in self.outcomes_by_query]
         return OutcomeTable(

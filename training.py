@@ -298,6 +298,12 @@ def fold_splits(queries: list[str], k: int, seed: int) -> list[tuple[list[str], 
     return [([q for q in queries if fold[q] != f], [q for q in queries if fold[q] == f]) for f in range(k)]
 
 
+def evaluation_folds(table: OutcomeTable, queries: list[str], k: int, seed: int) -> list[tuple[list[str], list[str]]]:
+    """fold_splits of `queries`, each held-out side cut to the queries every strategy can be scored
+    on (OutcomeTable.complete): the folds of --tune and validate.py --cross-validate."""
+    return [(train, table.complete(test)) for train, test in fold_splits(queries, k, seed)]
+
+
 @dataclass
 class HeldOutReplay:
     """One split: the set trained on its training side, and its held-out queries' features

@@ -20,7 +20,7 @@ import numpy as np
 from data_loader import OutcomeTable
 from evaluation import EvalTable, evaluate_baselines, evaluate_choices
 from models import SELECTORS
-from training import TrainSettings, fold_splits, replay_held_out
+from training import TrainSettings, evaluation_folds, replay_held_out
 
 DEFAULT_FOLDS = 5
 DEFAULT_BUDGET_SECONDS = 240.0  # with the final training, under 5 minutes for 5.6k queries x 9 models
@@ -104,13 +104,6 @@ class TuningReport:
         }
 
 
-def tuning_folds(table: OutcomeTable, queries: list[str], k: int, seed: int) -> list[tuple[list[str], list[str]]]:
-    """K query-level folds of `queries` (training.fold_splits); a fold evaluates only queries with
-    an outcome for every model."""
-    complete = {q for q in queries if len(table.outcomes_by_query[q]) == len(table.models)}
-    return [(train, [q for q in test if q in complete]) for train, test in fold_splits(queries, k, seed)]
-
-
 def embedded_once(embed, texts: list[str]):
     """(text -> vector, an embed function that looks texts up): every text embedded one time only."""
     lookup = dict(zip(texts, embed(texts)))
@@ -134,7 +127,7 @@ def tune(
     replayed on every fold by training.replay_held_out; the budget covers training, not embedding."""
     started = time.monotonic()
     _, cached_embed = embedded_once(embed, table.texts(queries))  # for every fold and candidate; `prompt` when recorded
-    fold_data = tuning_folds(table, queries, folds, settings.seed)
+    fold_data = evaluation_folds(table, queries, folds, settings.seed)
     report = TuningReport(folds, len(queries), 0.0)
     budget_started = time.monotonic()  # the budget is for training candidates, not for embedding
     baselines = {"best_single": [], "oracle": [], "by_category": []}

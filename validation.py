@@ -24,7 +24,7 @@ from models import (
     serve,
 )
 from router_profile import DecisionProfile
-from training import TrainSettings, fold_splits, replay_held_out, router_decisions
+from training import TrainSettings, evaluation_folds, replay_held_out, router_decisions
 
 BOLD, RESET = "\033[1m", "\033[0m"
 
@@ -117,7 +117,7 @@ def choose_eval_queries(table, metadata: dict, data_sha: str, test_split: float,
         _, queries = split_queries(queries, test_split, seed) if test_split > 0 else (queries, [])
         notes.append(f"--test-split {test_split}: {len(queries)} queries sampled with seed {seed}")
     models = table.models
-    complete = [q for q in queries if len(table.outcomes_by_query[q]) == len(models)]
+    complete = table.complete(queries)
     if len(complete) < len(queries):
         notes.append(f"{len(queries) - len(complete)} queries skipped: no outcome for every model ({len(models)} models)")
     return EvalPlan(complete, notes, overlap)
@@ -263,9 +263,7 @@ def cross_validate(table: OutcomeTable, embed, settings: TrainSettings, k: int, 
     decision candidates). Returns, per strategy, the mean and spread (std) of quality, objective
     and best-model rate over the folds."""
     per_strategy: dict[str, list[dict]] = {}
-    complete = {q for q in table.queries if len(table.outcomes_by_query[q]) == len(table.models)}
-    for fold, (train_q, held_out) in enumerate(fold_splits(table.queries, k, seed)):
-        test_q = [q for q in held_out if q in complete]
+    for fold, (train_q, test_q) in enumerate(evaluation_folds(table, table.queries, k, seed)):
         replay = replay_held_out(table, train_q, test_q, embed, settings, decisions)
         trained = replay.trained
         routes = query_routes(test_q, decisions, table.decision_by_query, table.category_by_query) if decisions else None

@@ -28,8 +28,8 @@ from embeddings import Embedder  # noqa: E402
 from evaluation import EvalTable, evaluate_choices  # noqa: E402
 from models import select  # noqa: E402
 from runtime_cost import machine_load, time_select  # noqa: E402
-from training import TrainSettings, replay_held_out, train_from_table  # noqa: E402
-from tuning import embedded_once, tuning_folds  # noqa: E402
+from training import TrainSettings, evaluation_folds, replay_held_out, train_from_table  # noqa: E402
+from tuning import embedded_once  # noqa: E402
 
 DATA = ROOT.parent / "shared/data/jsonl"
 SETS = {  # name: (file, efficiency basis of the objective)
@@ -54,7 +54,7 @@ def cross_validate(table, embed, settings: TrainSettings, folds: int, budgets: t
     """{budget: (per-fold objective of the prototypes, per-fold mean objective of random subsets)};
     budget 0 is the unbudgeted set (its random column is None). Also per-request replica times."""
     _, cached = embedded_once(embed, table.queries)
-    fold_data = tuning_folds(table, table.queries, folds, seed)
+    fold_data = evaluation_folds(table, table.queries, folds, seed)
     results: dict[int, tuple[list[float], list[float] | None]] = {}
     timing: dict[int, list[float]] = {}
     rng = np.random.default_rng(seed)

@@ -315,3 +315,22 @@ def test_a_models_dir_without_a_trained_set_says_how_to_get_one(tmp_path, capsys
     assert code == 1
     assert "no trained set here (knn_model.json, kmeans_model.json, svm_model.json missing)" in err
     assert f"python train.py --output-dir {tmp_path / 'empty'}" in err and "drop --no-download" in err
+
+
+def test_only_queries_with_an_outcome_for_every_model_are_evaluated_and_the_rest_are_counted():
+    """Oracle and every single model must be scored on the same queries: a query one model never
+    answered is left out of the evaluation, the folds and --cross-validate, and the report says so."""
+    from training import evaluation_folds
+    from validation import choose_eval_queries
+
+    both, only_a = {"a": Outcome(1.0, 1.0, None), "b": Outcome(0.0, 2.0, None)}, {"a": Outcome(1.0, 1.0, None)}
+    queries = [f"q{i}" for i in range(6)]
+    outcomes = {q: (only_a if i in (1, 4) else both) for i, q in enumerate(queries)}
+    table = OutcomeTable(outcomes, dict.fromkeys(queries, "math"), ["a", "b"])
+    assert table.complete(queries) == ["q0", "q2", "q3", "q5"] and table.complete(["q4", "q3"]) == ["q3"]
+    plan = choose_eval_queries(table, {}, "sha", 1.0, 42, False)
+    assert plan.queries == ["q0", "q2", "q3", "q5"]
+    assert "2 queries skipped: no outcome for every model (2 models)" in plan.notes
+    folds = evaluation_folds(table, queries, 3, 42)
+    assert sorted(q for _, test in folds for q in test) == ["q0", "q2", "q3", "q5"]  # each complete query held out once
+    assert all(len(train) + len([q for q in queries if q not in train]) == 6 for train, _ in folds)  # training sides keep every query
